@@ -1,0 +1,66 @@
+# claim: a SQLite extension that trains and runs a claim/opinion classifier.
+#
+#   make            build build/claim.so
+#   make test       build everything and run the whole suite
+#   make demo       train, evaluate and predict on a generated dataset
+#                   (make demo DATA=path/to/tiktok_dataset.csv for a real file)
+#   make SANITIZE=1 test   the suite under AddressSanitizer and UBSan
+
+CC ?= cc
+BUILD ?= build
+CFLAGS ?= -O2 -g
+WARNINGS = -Wall -Wextra
+STD = -std=c11 -D_POSIX_C_SOURCE=200809L
+LIBS = -lopenblas -lm
+
+ifeq ($(SANITIZE),1)
+  BUILD := build/sanitize
+  CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+            -fno-sanitize-recover=undefined
+endif
+
+EXT_SOURCES = $(wildcard ext/*.c)
+EXT_HEADERS = $(wildcard ext/*.h)
+# The parts with no SQLite calls, linked directly into the unit tests.
+CORE_SOURCES = ext/text.c ext/nn.c ext/adam.c ext/rng.c ext/network.c \
+               ext/trainer.c ext/encoder.c
+UNIT_SOURCES = $(wildcard tests/unit_*.c)
+UNIT_TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(UNIT_SOURCES))
+
+.PHONY: all test demo clean deps fixtures
+
+all: deps $(BUILD)/claim.so
+
+deps:
+	@sh tests/check_deps.sh
+
+$(BUILD)/claim.so: $(EXT_SOURCES) $(EXT_HEADERS) | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) $(STD) -fPIC -shared -o $@ $(EXT_SOURCES) $(LIBS)
+
+$(BUILD)/sqltest: tests/sqltest.c | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) -std=c11 -D_DEFAULT_SOURCE -o $@ $< -lsqlite3
+
+$(BUILD)/unit_%: tests/unit_%.c tests/unit.h $(CORE_SOURCES) $(EXT_HEADERS) | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) $(STD) -Iext -o $@ $< $(CORE_SOURCES) $(LIBS)
+
+$(BUILD)/generate_videos: fixtures/generate_videos.c | $(BUILD)
+	$(CC) -O2 $(WARNINGS) -std=c11 -o $@ $< -lm
+
+fixtures/videos.csv: $(BUILD)/generate_videos
+	$(BUILD)/generate_videos 6000 1 > $@
+
+fixtures: fixtures/videos.csv
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+test: deps $(BUILD)/claim.so $(BUILD)/sqltest $(UNIT_TESTS) fixtures/videos.csv
+	SQLTEST=$(BUILD)/sqltest SQLTEST_EXTENSION=$(BUILD)/claim \
+	  UNIT_TESTS="$(UNIT_TESTS)" bash tests/run
+
+DATA ?= fixtures/videos.csv
+demo: deps $(BUILD)/claim.so fixtures/videos.csv
+	sh sql/demo.sh $(BUILD)/claim "$(DATA)"
+
+clean:
+	rm -rf build

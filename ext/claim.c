@@ -1,0 +1,111 @@
+/*
+** claim: a SQLite extension that trains and runs a claim/opinion
+** classifier for short videos from their engagement counts, two author
+** attributes and the transcript.
+**
+**   .load build/claim
+**   SELECT claim_train('videos');
+**   SELECT claim_predict(views, likes, shares, downloads, comments,
+**                        verified_status, author_ban_status, transcript)
+**   FROM videos;
+**
+** This file registers the SQL functions and owns the per-connection state.
+**
+** Rules:
+**   1. All state belongs to one connection: its model cache and scratch
+**      buffers hang off the functions' user data, never off globals.
+**   2. claim_train() and claim_evaluate() are SQLITE_DIRECTONLY: they write
+**      tables or read whole tables, so a view or trigger planted in a
+**      database from someone else must not be able to run them.
+**   3. claim_predict() and claim_probability() are SQLITE_INNOCUOUS: they
+**      only read this extension's model tables. They are not
+**      SQLITE_DETERMINISTIC, because retraining a model changes their
+**      result for the same arguments, and SQLite may otherwise reuse a
+**      result or allow them in an index or a CHECK constraint.
+**   4. Registration stops at the first failure and reports it.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "claim.h"
+SQLITE_EXTENSION_INIT1
+
+static void context_release(void *pointer) {
+  ClaimContext *ctx = pointer;
+  if (--ctx->references > 0) return;
+  context_forget_models(ctx);
+  token_list_free(&ctx->tokens);
+  sqlite3_free(ctx->ids);
+  sqlite3_free(ctx->text_column);
+  sqlite3_free(ctx->text_value);
+  sqlite3_free(ctx->tabular);
+  sqlite3_free(ctx);
+}
+
+int claim_interrupted(sqlite3 *db, sqlite3_stmt **probe) {
+#if SQLITE_VERSION_NUMBER >= 3041000
+  if (sqlite3_libversion_number() >= 3041000) return sqlite3_is_interrupted(db);
+#endif
+  /* Before 3.41 there is no call to read the flag, but a statement that
+  ** takes a loop step fails with SQLITE_INTERRUPT once it is set. */
+  if (!*probe &&
+      sqlite3_prepare_v2(db,
+                         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
+                         " SELECT i + 1 FROM n WHERE i < 2) SELECT i FROM n",
+                         -1, probe, 0) != SQLITE_OK)
+    return 0;
+  int rc;
+  while ((rc = sqlite3_step(*probe)) == SQLITE_ROW) {
+  }
+  sqlite3_reset(*probe);
+  return rc == SQLITE_INTERRUPT;
+}
+
+typedef struct FunctionSpec {
+  const char *name;
+  int n_args;
+  int flags;
+  void (*function)(sqlite3_context *, int, sqlite3_value **);
+} FunctionSpec;
+
+static const FunctionSpec functions[] = {
+  {"claim_train", 1, SQLITE_DIRECTONLY, claim_train_function},
+  {"claim_train", 2, SQLITE_DIRECTONLY, claim_train_function},
+  {"claim_predict", 8, SQLITE_INNOCUOUS, claim_predict_function},
+  {"claim_predict", 9, SQLITE_INNOCUOUS, claim_predict_function},
+  {"claim_probability", 8, SQLITE_INNOCUOUS, claim_probability_function},
+  {"claim_probability", 9, SQLITE_INNOCUOUS, claim_probability_function},
+  {"claim_evaluate", 1, SQLITE_DIRECTONLY, claim_evaluate_function},
+  {"claim_evaluate", 2, SQLITE_DIRECTONLY, claim_evaluate_function},
+};
+
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
+int sqlite3_claim_init(sqlite3 *db, char **error,
+                       const sqlite3_api_routines *api) {
+  SQLITE_EXTENSION_INIT2(api);
+  ClaimContext *ctx = sqlite3_malloc(sizeof(ClaimContext));
+  if (!ctx) return SQLITE_NOMEM;
+  memset(ctx, 0, sizeof(*ctx));
+
+  /* Each registration holds a reference, released by its destructor; the
+  ** extra one taken here is dropped at the end. */
+  ctx->references = 1;
+  int rc = SQLITE_OK;
+  for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
+    const FunctionSpec *f = &functions[i];
+    ctx->references++;
+    rc = sqlite3_create_function_v2(db, f->name, f->n_args,
+                                    SQLITE_UTF8 | f->flags, ctx, f->function,
+                                    0, 0, context_release);
+    if (rc != SQLITE_OK) {
+      /* SQLite calls the destructor when registration fails. */
+      *error = sqlite3_mprintf("claim: registering %s() failed: %s", f->name,
+                               sqlite3_errmsg(db));
+      break;
+    }
+  }
+  context_release(ctx);
+  return rc;
+}

@@ -1,0 +1,164 @@
+/*
+** Declarations shared by the SQL-facing files of the extension: the
+** per-connection context, the loaded model, input parsing, storage and
+** JSON output.
+*/
+#ifndef CLAIM_H
+#define CLAIM_H
+
+#include <sqlite3ext.h>
+#include <stdint.h>
+
+#include "encoder.h"
+#include "network.h"
+#include "text.h"
+#include "trainer.h"
+
+/* Version of the stored tables' layout; see store.c. */
+#define CLAIM_FORMAT_VERSION 1
+
+/* The columns a source provides, by role. */
+enum {
+  COLUMN_LABEL, COLUMN_VIEWS, COLUMN_LIKES, COLUMN_SHARES, COLUMN_DOWNLOADS,
+  COLUMN_COMMENTS, COLUMN_VERIFIED, COLUMN_BAN, COLUMN_TRANSCRIPT, N_COLUMNS
+};
+#define COLUMN_FIRST_COUNT COLUMN_VIEWS
+#define COLUMN_FIRST_CATEGORY COLUMN_VERIFIED
+
+/* Role names, as used in the "columns" option and the stored tables. */
+extern const char *const column_role[N_COLUMNS];
+
+/* The dataset's column names, used when the "columns" option is absent. */
+extern const char *const default_column[N_COLUMNS];
+
+/* A trained model, loaded in memory. */
+typedef struct Model {
+  char *name;
+  sqlite3_int64 generation;    /* random id of this training run */
+  int preset;
+  Encoder encoder;
+  Network network;
+  char *column[N_COLUMNS];     /* source column names used in training */
+  Workspace workspace;         /* one row, for claim_predict */
+} Model;
+
+void model_free(Model *model);
+
+typedef struct CachedModel {
+  Model *model;
+  unsigned int data_version;
+  sqlite3_int64 total_changes;
+  struct CachedModel *next;
+} CachedModel;
+
+/* State of one database connection, shared by all the functions. */
+typedef struct ClaimContext {
+  int references;              /* one per registered function */
+  CachedModel *cache;
+  TokenList tokens;            /* scratch buffers for one row */
+  int32_t *ids;
+  int32_t *text_column;
+  float *text_value;
+  int text_cap;
+  float *tabular;
+  int tabular_cap;
+} ClaimContext;
+
+/*
+** Returns the model called name, loading it or reusing the connection's
+** copy while the database is unchanged. On error returns NULL and sets
+** *error (sqlite3_malloc'ed) to a message that starts with function.
+*/
+Model *context_model(ClaimContext *ctx, sqlite3 *db, const char *function,
+                     const char *name, char **error);
+
+/* Drops every cached model (after claim_train or claim_drop). */
+void context_forget_models(ClaimContext *ctx);
+
+/*
+** Returns non-zero once sqlite3_interrupt() was called on db. *probe is a
+** statement the check may prepare and keep; the caller finalizes it.
+*/
+int claim_interrupted(sqlite3 *db, sqlite3_stmt **probe);
+
+/* ---- Input values ---------------------------------------------------- */
+
+enum { VALUE_OK, VALUE_NULL, VALUE_INVALID, VALUE_BLOB };
+
+/*
+** Parses a count: an INTEGER, a finite REAL, or TEXT holding a decimal
+** number with optional sign, fraction and exponent, and optional ASCII
+** whitespace around it ("343296", " 12", "343296.0", "1e3").
+*/
+int parse_count(sqlite3_value *value, double *out);
+
+/* Strict decimal parser behind parse_count, for text of n bytes. */
+int parse_decimal(const char *text, int n, double *out);
+
+/* Trims ASCII whitespace from both ends of text[0..*n). */
+const char *trim_ascii(const char *text, int *n);
+
+/* Label of a cell: 1 opinion, 0 claim, -1 NULL or empty, -2 other. */
+int parse_label(sqlite3_value *value);
+
+/* Quotes a value for a message: "abc", or NULL, or x'..' for a blob. */
+char *describe_value(sqlite3_value *value);
+
+/* ---- Encoding one row with a model ---------------------------------- */
+
+/*
+** Encodes the eight features (views .. transcript) into the context's
+** scratch buffers and returns the model's logit in *logit. features[i]
+** may be NULL for a SQL NULL. Returns SQLITE_OK, or SQLITE_NOMEM.
+*/
+int model_logit(ClaimContext *ctx, Model *model, sqlite3_value **features,
+                double *logit);
+
+/* ---- Storage --------------------------------------------------------- */
+
+int store_create_schema(sqlite3 *db, char **error);
+
+/* Details of a training run that go into claim_models. */
+typedef struct TrainRecord {
+  const char *source;
+  const char *validation_source;   /* NULL for a random fraction */
+  const char *options_json;        /* the effective options */
+  int train_rows, validation_rows, skipped_rows;
+  int epochs_run, best_epoch;
+  double seconds;
+  const EpochStats *history;
+} TrainRecord;
+
+/* Replaces the rows of model->name with model. Call inside a savepoint. */
+int store_write_model(sqlite3 *db, const Model *model,
+                      const TrainRecord *record, char **error);
+
+/* Loads a model; on error sets *error to a message that starts with
+** function. */
+int store_load_model(sqlite3 *db, const char *function, const char *name,
+                     Model **out, char **error);
+
+/* Reads the generation of a stored model: SQLITE_OK, or SQLITE_NOTFOUND. */
+int store_model_generation(sqlite3 *db, const char *name,
+                           sqlite3_int64 *generation);
+
+/* Appends the stored model names, comma separated, for messages. */
+void store_list_models(sqlite3 *db, sqlite3_str *out);
+
+/* ---- JSON output ----------------------------------------------------- */
+
+void json_append_string(sqlite3_str *out, const char *s);
+void json_append_number(sqlite3_str *out, double x);
+
+/* ---- Functions registered in claim.c -------------------------------- */
+
+void claim_train_function(sqlite3_context *context, int argc,
+                          sqlite3_value **argv);
+void claim_predict_function(sqlite3_context *context, int argc,
+                            sqlite3_value **argv);
+void claim_probability_function(sqlite3_context *context, int argc,
+                                sqlite3_value **argv);
+void claim_evaluate_function(sqlite3_context *context, int argc,
+                             sqlite3_value **argv);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+** Preprocessing of counts, categories and transcripts. See encoder.h.
+**
+** Normalization follows Keras' Normalization layer: (x - mean) / sqrt(var)
+** with the population variance of the training rows. Where the variance is
+** 0 (a constant column), the scale is 1, as scikit-learn's StandardScaler
+** does, so the feature is x - mean and never a division by zero.
+*/
+#include "encoder.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void encoder_free(Encoder *enc) {
+  for (int k = 0; k < N_CATEGORIES; k++) vocabulary_free(&enc->category[k]);
+  vocabulary_free(&enc->text);
+  memset(enc, 0, sizeof(*enc));
+}
+
+double encoder_transform(const Encoder *enc, double count) {
+  if (enc->transform == TRANSFORM_LOG1P)
+    return count >= 0 ? log1p(count) : -log1p(-count);
+  return count;
+}
+
+void encoder_set_scale(Encoder *enc) {
+  for (int c = 0; c < N_COUNTS; c++)
+    enc->scale[c] = enc->variance[c] > 0 ? 1.0 / sqrt(enc->variance[c]) : 1.0;
+}
+
+void encoder_fit_counts(Encoder *enc, const double *values, int n) {
+  for (int c = 0; c < N_COUNTS; c++) {
+    const double *x = values + (size_t)c * n;
+    long double sum = 0;
+    for (int i = 0; i < n; i++) sum += x[i];
+    long double mean = n ? sum / n : 0;
+    long double squares = 0;
+    for (int i = 0; i < n; i++) squares += (x[i] - mean) * (x[i] - mean);
+    enc->mean[c] = (double)mean;
+    enc->variance[c] = n ? (double)(squares / n) : 0.0;
+  }
+  encoder_set_scale(enc);
+}
+
+int encoder_tabular_width(const Encoder *enc) {
+  int width = N_COUNTS;
+  for (int k = 0; k < N_CATEGORIES; k++) width += enc->category[k].size;
+  return width;
+}
+
+int encoder_text_width(const Encoder *enc) {
+  return enc->text_mode == TEXT_SEQUENCE ? enc->sequence_length
+                                         : enc->text.size;
+}
+
+void encoder_tabular(const Encoder *enc, const double *count,
+                     const int *category, float *out) {
+  for (int c = 0; c < N_COUNTS; c++)
+    out[c] = (float)((encoder_transform(enc, count[c]) - enc->mean[c]) *
+                     enc->scale[c]);
+  float *onehot = out + N_COUNTS;
+  for (int k = 0; k < N_CATEGORIES; k++) {
+    int size = enc->category[k].size;
+    memset(onehot, 0, (size_t)size * sizeof(float));
+    if (category[k] >= 0 && category[k] < size) onehot[category[k]] = 1.0f;
+    onehot += size;
+  }
+}
+
+static int compare_id(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+int encoder_text(const Encoder *enc, int32_t *ids, int n_ids,
+                 int32_t *column, float *value) {
+  if (enc->text_mode == TEXT_SEQUENCE) {
+    int n = n_ids < enc->sequence_length ? n_ids : enc->sequence_length;
+    int written = 0;
+    for (int p = 0; p < n; p++) {
+      if (ids[p] == CLAIM_PAD) continue;
+      column[written] = p;
+      value[written] = (float)ids[p];
+      written++;
+    }
+    return written;
+  }
+
+  qsort(ids, (size_t)n_ids, sizeof(int32_t), compare_id);
+  int distinct = 0;
+  for (int i = 0; i < n_ids; i++) {
+    if (ids[i] == CLAIM_PAD) continue;
+    if (distinct > 0 && column[distinct - 1] == ids[i]) continue;
+    column[distinct++] = ids[i];
+  }
+  float weight = distinct ? (float)(1.0 / sqrt((double)distinct)) : 0.0f;
+  for (int i = 0; i < distinct; i++) value[i] = weight;
+  return distinct;
+}
+
+void encoder_token_ids(const Encoder *enc, const TokenList *list,
+                       int32_t *out) {
+  for (int i = 0; i < list->n; i++) {
+    int id = vocabulary_find(&enc->text, list->text + list->start[i],
+                             (size_t)list->length[i]);
+    out[i] = id > CLAIM_OOV ? id : CLAIM_OOV;
+  }
+}

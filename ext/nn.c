@@ -1,0 +1,169 @@
+/*
+** Layers of the network. See nn.h for the conventions.
+**
+** Small products (a batch of 16 through a 32-unit layer) are faster as
+** plain loops than through a BLAS call, so OpenBLAS is used only from
+** BLAS_MIN_WORK multiply-adds up, which in practice means evaluation and
+** prediction over large batches.
+*/
+#include "nn.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#define BLAS_MIN_WORK 65536
+
+void dense_forward(double *out, const double *in, const double *kernel,
+                   const double *bias, int batch, int n_in, int n_out) {
+  for (int b = 0; b < batch; b++) memcpy(out + (size_t)b * n_out, bias,
+                                         (size_t)n_out * sizeof(double));
+  if ((long)batch * n_in * n_out >= BLAS_MIN_WORK) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, n_out, n_in,
+                1.0, in, n_in, kernel, n_out, 1.0, out, n_out);
+    return;
+  }
+  for (int b = 0; b < batch; b++) {
+    double *o = out + (size_t)b * n_out;
+    const double *x = in + (size_t)b * n_in;
+    for (int i = 0; i < n_in; i++) {
+      double xi = x[i];
+      if (xi == 0.0) continue;
+      const double *w = kernel + (size_t)i * n_out;
+      for (int j = 0; j < n_out; j++) o[j] += xi * w[j];
+    }
+  }
+}
+
+void dense_backward(double *d_in, double *d_kernel, double *d_bias,
+                    const double *d_out, const double *in,
+                    const double *kernel, int batch, int n_in, int n_out) {
+  int big = (long)batch * n_in * n_out >= BLAS_MIN_WORK;
+
+  for (int b = 0; b < batch; b++) {
+    const double *g = d_out + (size_t)b * n_out;
+    for (int j = 0; j < n_out; j++) d_bias[j] += g[j];
+  }
+
+  if (big) {
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_in, n_out, batch,
+                1.0, in, n_in, d_out, n_out, 1.0, d_kernel, n_out);
+  } else {
+    for (int b = 0; b < batch; b++) {
+      const double *g = d_out + (size_t)b * n_out;
+      const double *x = in + (size_t)b * n_in;
+      for (int i = 0; i < n_in; i++) {
+        double xi = x[i];
+        if (xi == 0.0) continue;
+        double *dw = d_kernel + (size_t)i * n_out;
+        for (int j = 0; j < n_out; j++) dw[j] += xi * g[j];
+      }
+    }
+  }
+
+  if (!d_in) return;
+  if (big) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, n_in, n_out,
+                1.0, d_out, n_out, kernel, n_out, 0.0, d_in, n_in);
+    return;
+  }
+  for (int b = 0; b < batch; b++) {
+    const double *g = d_out + (size_t)b * n_out;
+    double *dx = d_in + (size_t)b * n_in;
+    for (int i = 0; i < n_in; i++) {
+      const double *w = kernel + (size_t)i * n_out;
+      double sum = 0.0;
+      for (int j = 0; j < n_out; j++) sum += g[j] * w[j];
+      dx[i] = sum;
+    }
+  }
+}
+
+void dense_forward_f(double *out, const float *in, const double *kernel,
+                     const double *bias, int batch, int n_in, int n_out) {
+  for (int b = 0; b < batch; b++) {
+    double *o = out + (size_t)b * n_out;
+    const float *x = in + (size_t)b * n_in;
+    memcpy(o, bias, (size_t)n_out * sizeof(double));
+    for (int i = 0; i < n_in; i++) {
+      double xi = x[i];
+      if (xi == 0.0) continue;
+      const double *w = kernel + (size_t)i * n_out;
+      for (int j = 0; j < n_out; j++) o[j] += xi * w[j];
+    }
+  }
+}
+
+void dense_backward_f(double *d_kernel, double *d_bias, const double *d_out,
+                      const float *in, int batch, int n_in, int n_out) {
+  for (int b = 0; b < batch; b++) {
+    const double *g = d_out + (size_t)b * n_out;
+    const float *x = in + (size_t)b * n_in;
+    for (int j = 0; j < n_out; j++) d_bias[j] += g[j];
+    for (int i = 0; i < n_in; i++) {
+      double xi = x[i];
+      if (xi == 0.0) continue;
+      double *dw = d_kernel + (size_t)i * n_out;
+      for (int j = 0; j < n_out; j++) dw[j] += xi * g[j];
+    }
+  }
+}
+
+void sparse_dense_forward(double *out, const SparseBatch *in,
+                          const double *kernel, const double *bias,
+                          int n_out) {
+  for (int r = 0; r < in->n_rows; r++) {
+    double *o = out + (size_t)r * n_out;
+    memcpy(o, bias, (size_t)n_out * sizeof(double));
+    for (int64_t k = in->offset[r]; k < in->offset[r + 1]; k++) {
+      double v = in->value[k];
+      const double *w = kernel + (size_t)in->column[k] * n_out;
+      for (int j = 0; j < n_out; j++) o[j] += v * w[j];
+    }
+  }
+}
+
+void sparse_dense_backward(double *d_kernel, double *d_bias,
+                           const double *d_out, const SparseBatch *in,
+                           int n_out) {
+  for (int r = 0; r < in->n_rows; r++) {
+    const double *g = d_out + (size_t)r * n_out;
+    for (int j = 0; j < n_out; j++) d_bias[j] += g[j];
+    for (int64_t k = in->offset[r]; k < in->offset[r + 1]; k++) {
+      double v = in->value[k];
+      double *dw = d_kernel + (size_t)in->column[k] * n_out;
+      for (int j = 0; j < n_out; j++) dw[j] += v * g[j];
+    }
+  }
+}
+
+void relu_forward(double *x, int n) {
+  for (int i = 0; i < n; i++)
+    if (x[i] < 0.0) x[i] = 0.0;
+}
+
+void relu_backward(double *d, const double *out, int n) {
+  for (int i = 0; i < n; i++)
+    if (!(out[i] > 0.0)) d[i] = 0.0;
+}
+
+double sigmoid(double z) {
+  if (z >= 0) return 1.0 / (1.0 + exp(-z));
+  double e = exp(z);
+  return e / (1.0 + e);
+}
+
+double bce_logit_loss(double z, double y) {
+  /* -y log s(z) - (1-y) log(1-s(z)) = max(z,0) - z y + log(1 + e^-|z|) */
+  return (z > 0 ? z : 0.0) - z * y + log1p(exp(-fabs(z)));
+}
+
+double bce_with_logits(double *d_z, const double *z, const float *y,
+                       int batch) {
+  double total = 0.0;
+  for (int b = 0; b < batch; b++) {
+    total += bce_logit_loss(z[b], y[b]);
+    if (d_z) d_z[b] = (sigmoid(z[b]) - y[b]) / batch;
+  }
+  return total / batch;
+}

@@ -1,0 +1,384 @@
+/*
+** Parsing of claim_train()'s options: a JSON object whose keys are all
+** optional. SQLite's own json_each() reads the object, so no JSON parser
+** is bundled here.
+**
+** Rules:
+**   1. The options are a JSON object or NULL; anything else is an error.
+**   2. An unknown key is an error that lists the valid keys.
+**   3. A value of the wrong type or out of range is an error that names the
+**      key and the allowed values.
+**   4. The preset sets the defaults of the other keys; explicit keys win.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+SQLITE_EXTENSION_INIT3
+
+static const char valid_keys[] =
+  "model, validation, preset, epochs, batch_size, learning_rate, seed, "
+  "max_tokens, sequence_length, tabular_units, text_units, shuffle, "
+  "monitor, patience, count_transform, text_input, on_invalid, verbose, "
+  "columns";
+
+void options_free(TrainOptions *options) {
+  sqlite3_free(options->model);
+  sqlite3_free(options->validation_source);
+  for (int i = 0; i < N_COLUMNS; i++) sqlite3_free(options->column[i]);
+  memset(options, 0, sizeof(*options));
+}
+
+static void set_defaults(TrainOptions *o, int preset) {
+  o->preset = preset;
+  o->validation_fraction = 0.2;
+  o->epochs = 20;
+  o->batch_size = 16;
+  o->learning_rate = 0.001;
+  o->seed = 42;
+  o->max_tokens = 10000;
+  o->sequence_length = 20;
+  o->tabular_units[0] = o->text_units[0] = 32;
+  o->tabular_units[1] = o->text_units[1] = 16;
+  o->patience = 0;
+  o->skip_invalid = 0;
+  o->verbose = isatty(2);
+  if (preset == PRESET_NOTEBOOK) {
+    o->shuffle = 0;
+    o->monitor = MONITOR_VAL_ACCURACY;
+    o->transform = TRANSFORM_NONE;
+    o->text_mode = TEXT_SEQUENCE;
+  } else {
+    o->shuffle = 1;
+    o->monitor = MONITOR_VAL_LOSS;
+    o->transform = TRANSFORM_LOG1P;
+    o->text_mode = TEXT_BAG;
+  }
+}
+
+typedef struct Entry {
+  const char *key;
+  const char *type;            /* json_each's type name */
+  sqlite3_value *value;
+} Entry;
+
+static char *range_error(const char *key, const char *allowed,
+                         sqlite3_value *value) {
+  const char *shown = (const char *)sqlite3_value_text(value);
+  return sqlite3_mprintf("claim_train(): option \"%s\" must be %s; got %s",
+                         key, allowed, shown ? shown : "null");
+}
+
+static int parse_integer(const Entry *e, sqlite3_int64 low,
+                         sqlite3_int64 high, const char *allowed, int *out,
+                         char **error) {
+  sqlite3_int64 x = sqlite3_value_int64(e->value);
+  if (strcmp(e->type, "integer") != 0 || x < low || x > high) {
+    *error = range_error(e->key, allowed, e->value);
+    return 1;
+  }
+  *out = (int)x;
+  return 0;
+}
+
+static int parse_choice(const Entry *e, const char *const *names,
+                        const int *values, const char *allowed, int *out,
+                        char **error) {
+  const char *text = (const char *)sqlite3_value_text(e->value);
+  if (strcmp(e->type, "text") == 0 && text)
+    for (int i = 0; names[i]; i++)
+      if (strcmp(text, names[i]) == 0) {
+        *out = values[i];
+        return 0;
+      }
+  *error = range_error(e->key, allowed, e->value);
+  return 1;
+}
+
+static int parse_boolean(const Entry *e, int *out, char **error) {
+  if (strcmp(e->type, "true") == 0) *out = 1;
+  else if (strcmp(e->type, "false") == 0) *out = 0;
+  else {
+    *error = range_error(e->key, "true or false", e->value);
+    return 1;
+  }
+  return 0;
+}
+
+static int parse_text(const Entry *e, char **out, char **error) {
+  const char *text = (const char *)sqlite3_value_text(e->value);
+  if (strcmp(e->type, "text") != 0 || !text || !*text) {
+    *error = range_error(e->key, "a non-empty string", e->value);
+    return 1;
+  }
+  sqlite3_free(*out);
+  *out = sqlite3_mprintf("%s", text);
+  return *out ? 0 : 1;
+}
+
+/* Reads a JSON array of two integers from 1 to 4096. */
+static int parse_units(sqlite3 *db, const Entry *e, int *out, char **error) {
+  sqlite3_stmt *stmt;
+  int ok = 0;
+  if (strcmp(e->type, "array") == 0 &&
+      sqlite3_prepare_v2(db, "SELECT json_array_length(?1),"
+                         " json_type(?1, '$[0]'), json_extract(?1, '$[0]'),"
+                         " json_type(?1, '$[1]'), json_extract(?1, '$[1]')",
+                         -1, &stmt, 0) == SQLITE_OK) {
+    sqlite3_bind_value(stmt, 1, e->value);
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 2) {
+      ok = 1;
+      for (int i = 0; i < 2; i++) {
+        const char *type = (const char *)sqlite3_column_text(stmt, 1 + 2 * i);
+        sqlite3_int64 x = sqlite3_column_int64(stmt, 2 + 2 * i);
+        if (!type || strcmp(type, "integer") || x < 1 || x > 4096) ok = 0;
+        else out[i] = (int)x;
+      }
+    }
+    sqlite3_finalize(stmt);
+  }
+  if (!ok)
+    *error = range_error(e->key, "an array of two integers from 1 to 4096",
+                         e->value);
+  return !ok;
+}
+
+static int parse_columns(sqlite3 *db, const Entry *e, TrainOptions *o,
+                         char **error) {
+  sqlite3_stmt *stmt;
+  if (strcmp(e->type, "object") != 0) {
+    *error = range_error(e->key, "an object mapping roles to column names",
+                         e->value);
+    return 1;
+  }
+  if (sqlite3_prepare_v2(db, "SELECT key, type, value FROM json_each(?1)",
+                         -1, &stmt, 0) != SQLITE_OK)
+    return 1;
+  sqlite3_bind_value(stmt, 1, e->value);
+  int rc = 0;
+  while (!rc && sqlite3_step(stmt) == SQLITE_ROW) {
+    const char *role = (const char *)sqlite3_column_text(stmt, 0);
+    const char *type = (const char *)sqlite3_column_text(stmt, 1);
+    const char *name = (const char *)sqlite3_column_text(stmt, 2);
+    int found = -1;
+    for (int i = 0; role && i < N_COLUMNS; i++)
+      if (strcmp(role, column_role[i]) == 0) found = i;
+    if (found < 0) {
+      *error = sqlite3_mprintf(
+          "claim_train(): option \"columns\" has unknown role \"%s\"; valid "
+          "roles are label, views, likes, shares, downloads, comments, "
+          "verified_status, author_ban_status, transcript", role ? role : "");
+      rc = 1;
+    } else if (!type || strcmp(type, "text") || !name || !*name) {
+      *error = sqlite3_mprintf("claim_train(): option \"columns\": role "
+                               "\"%s\" must map to a non-empty column name",
+                               role);
+      rc = 1;
+    } else {
+      sqlite3_free(o->column[found]);
+      o->column[found] = sqlite3_mprintf("%s", name);
+      if (!o->column[found]) rc = 1;
+    }
+  }
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+static int apply(sqlite3 *db, const Entry *e, TrainOptions *o, char **error) {
+  const char *k = e->key;
+  if (!strcmp(k, "model")) return parse_text(e, &o->model, error);
+  if (!strcmp(k, "validation")) {
+    if (!strcmp(e->type, "text"))
+      return parse_text(e, &o->validation_source, error);
+    double x = sqlite3_value_double(e->value);
+    if ((strcmp(e->type, "real") && strcmp(e->type, "integer")) ||
+        !(x > 0 && x < 1)) {
+      *error = range_error(k, "a fraction between 0 and 1 (exclusive) or "
+                           "the name of a table or view", e->value);
+      return 1;
+    }
+    o->validation_fraction = x;
+    return 0;
+  }
+  if (!strcmp(k, "preset")) return 0;  /* applied first, in options_parse */
+  if (!strcmp(k, "epochs"))
+    return parse_integer(e, 1, 100000, "an integer from 1 to 100000",
+                         &o->epochs, error);
+  if (!strcmp(k, "batch_size"))
+    return parse_integer(e, 1, 65536, "an integer from 1 to 65536",
+                         &o->batch_size, error);
+  if (!strcmp(k, "learning_rate")) {
+    double x = sqlite3_value_double(e->value);
+    if ((strcmp(e->type, "real") && strcmp(e->type, "integer")) ||
+        !(x > 0 && x <= 10)) {
+      *error = range_error(k, "a number greater than 0 and at most 10",
+                           e->value);
+      return 1;
+    }
+    o->learning_rate = x;
+    return 0;
+  }
+  if (!strcmp(k, "seed")) {
+    if (strcmp(e->type, "integer")) {
+      *error = range_error(k, "an integer", e->value);
+      return 1;
+    }
+    o->seed = sqlite3_value_int64(e->value);
+    return 0;
+  }
+  if (!strcmp(k, "max_tokens"))
+    return parse_integer(e, 3, 10000000, "an integer from 3 to 10000000",
+                         &o->max_tokens, error);
+  if (!strcmp(k, "sequence_length"))
+    return parse_integer(e, 1, 100000, "an integer from 1 to 100000",
+                         &o->sequence_length, error);
+  if (!strcmp(k, "tabular_units")) return parse_units(db, e, o->tabular_units,
+                                                      error);
+  if (!strcmp(k, "text_units")) return parse_units(db, e, o->text_units,
+                                                   error);
+  if (!strcmp(k, "shuffle")) return parse_boolean(e, &o->shuffle, error);
+  if (!strcmp(k, "verbose")) return parse_boolean(e, &o->verbose, error);
+  if (!strcmp(k, "monitor")) {
+    static const char *const names[] = {"val_accuracy", "val_loss", 0};
+    static const int values[] = {MONITOR_VAL_ACCURACY, MONITOR_VAL_LOSS};
+    return parse_choice(e, names, values, "\"val_accuracy\" or \"val_loss\"",
+                        &o->monitor, error);
+  }
+  if (!strcmp(k, "patience"))
+    return parse_integer(e, 0, 100000, "an integer from 0 to 100000",
+                         &o->patience, error);
+  if (!strcmp(k, "count_transform")) {
+    static const char *const names[] = {"none", "log1p", 0};
+    static const int values[] = {TRANSFORM_NONE, TRANSFORM_LOG1P};
+    return parse_choice(e, names, values, "\"none\" or \"log1p\"",
+                        &o->transform, error);
+  }
+  if (!strcmp(k, "text_input")) {
+    static const char *const names[] = {"sequence", "bag_of_words", 0};
+    static const int values[] = {TEXT_SEQUENCE, TEXT_BAG};
+    return parse_choice(e, names, values, "\"sequence\" or \"bag_of_words\"",
+                        &o->text_mode, error);
+  }
+  if (!strcmp(k, "on_invalid")) {
+    static const char *const names[] = {"error", "skip", 0};
+    static const int values[] = {0, 1};
+    return parse_choice(e, names, values, "\"error\" or \"skip\"",
+                        &o->skip_invalid, error);
+  }
+  if (!strcmp(k, "columns")) return parse_columns(db, e, o, error);
+  *error = sqlite3_mprintf("claim_train(): unknown option \"%s\"; valid "
+                           "options are %s", k, valid_keys);
+  return 1;
+}
+
+int options_parse(sqlite3 *db, const char *json, TrainOptions *o,
+                  char **error) {
+  sqlite3_stmt *stmt = 0;
+  int rc = 1;
+  memset(o, 0, sizeof(*o));
+  set_defaults(o, PRESET_DEFAULT);
+
+  if (json) {
+    /* Rule 1. */
+    if (sqlite3_prepare_v2(db, "SELECT json_valid(?1), json_type(?1)", -1,
+                           &stmt, 0) != SQLITE_OK)
+      goto sql_error;
+    sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) != SQLITE_ROW) goto sql_error;
+    const char *type = (const char *)sqlite3_column_text(stmt, 1);
+    if (!sqlite3_column_int(stmt, 0) || !type || strcmp(type, "object")) {
+      *error = sqlite3_mprintf("claim_train(): options must be a JSON object "
+                               "such as '{\"epochs\": 10}'; got '%.60s'",
+                               json);
+      goto done;
+    }
+    sqlite3_finalize(stmt);
+
+    /* Rule 4: the preset first. */
+    if (sqlite3_prepare_v2(db, "SELECT json_type(?1, '$.preset'),"
+                           " json_extract(?1, '$.preset')", -1, &stmt,
+                           0) != SQLITE_OK)
+      goto sql_error;
+    sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) != SQLITE_ROW) goto sql_error;
+    if (sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+      static const char *const names[] = {"default", "notebook", 0};
+      static const int values[] = {PRESET_DEFAULT, PRESET_NOTEBOOK};
+      Entry e = {"preset", (const char *)sqlite3_column_text(stmt, 0),
+                 sqlite3_column_value(stmt, 1)};
+      int preset;
+      if (parse_choice(&e, names, values, "\"default\" or \"notebook\"",
+                       &preset, error))
+        goto done;
+      set_defaults(o, preset);
+    }
+    sqlite3_finalize(stmt);
+
+    if (sqlite3_prepare_v2(db, "SELECT key, type, value FROM json_each(?1)",
+                           -1, &stmt, 0) != SQLITE_OK)
+      goto sql_error;
+    sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      Entry e = {(const char *)sqlite3_column_text(stmt, 0),
+                 (const char *)sqlite3_column_text(stmt, 1),
+                 sqlite3_column_value(stmt, 2)};
+      if (!e.key || !e.type) goto sql_error;
+      if (apply(db, &e, o, error)) goto done;
+    }
+  }
+
+  if (!o->model) o->model = sqlite3_mprintf("default");
+  for (int i = 0; i < N_COLUMNS; i++)
+    if (!o->column[i]) o->column[i] = sqlite3_mprintf("%s", default_column[i]);
+  rc = 0;
+  goto done;
+
+sql_error:
+  if (!*error)
+    *error = sqlite3_mprintf("claim_train(): reading the options failed: %s",
+                             sqlite3_errmsg(db));
+done:
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+char *options_to_json(const TrainOptions *o) {
+  static const char *const monitor[] = {"val_accuracy", "val_loss"};
+  sqlite3_str *out = sqlite3_str_new(0);
+  sqlite3_str_appendall(out, "{\"model\":");
+  json_append_string(out, o->model);
+  sqlite3_str_appendall(out, ",\"validation\":");
+  if (o->validation_source) json_append_string(out, o->validation_source);
+  else json_append_number(out, o->validation_fraction);
+  sqlite3_str_appendf(out, ",\"preset\":\"%s\"",
+                      o->preset == PRESET_NOTEBOOK ? "notebook" : "default");
+  sqlite3_str_appendf(out, ",\"epochs\":%d,\"batch_size\":%d", o->epochs,
+                      o->batch_size);
+  sqlite3_str_appendall(out, ",\"learning_rate\":");
+  json_append_number(out, o->learning_rate);
+  sqlite3_str_appendf(out, ",\"seed\":%lld", (long long)o->seed);
+  sqlite3_str_appendf(out, ",\"max_tokens\":%d,\"sequence_length\":%d",
+                      o->max_tokens, o->sequence_length);
+  sqlite3_str_appendf(out, ",\"tabular_units\":[%d,%d],\"text_units\":[%d,%d]",
+                      o->tabular_units[0], o->tabular_units[1],
+                      o->text_units[0], o->text_units[1]);
+  sqlite3_str_appendf(out, ",\"shuffle\":%s,\"monitor\":\"%s\",\"patience\":%d",
+                      o->shuffle ? "true" : "false", monitor[o->monitor],
+                      o->patience);
+  sqlite3_str_appendf(out, ",\"count_transform\":\"%s\"",
+                      o->transform == TRANSFORM_LOG1P ? "log1p" : "none");
+  sqlite3_str_appendf(out, ",\"text_input\":\"%s\"",
+                      o->text_mode == TEXT_SEQUENCE ? "sequence"
+                                                    : "bag_of_words");
+  sqlite3_str_appendf(out, ",\"on_invalid\":\"%s\"",
+                      o->skip_invalid ? "skip" : "error");
+  sqlite3_str_appendall(out, ",\"columns\":{");
+  for (int i = 0; i < N_COLUMNS; i++) {
+    sqlite3_str_appendf(out, "%s\"%s\":", i ? "," : "", column_role[i]);
+    json_append_string(out, o->column[i]);
+  }
+  sqlite3_str_appendall(out, "}}");
+  return sqlite3_str_finish(out);
+}

@@ -1,0 +1,41 @@
+/*
+** The options of claim_train(), parsed from a JSON object.
+*/
+#ifndef CLAIM_OPTIONS_H
+#define CLAIM_OPTIONS_H
+
+#include "claim.h"
+
+typedef struct TrainOptions {
+  char *model;                  /* sqlite3_malloc'ed */
+  double validation_fraction;   /* used when validation_source is NULL */
+  char *validation_source;
+  int preset;
+  int epochs, batch_size;
+  double learning_rate;
+  sqlite3_int64 seed;
+  int max_tokens, sequence_length;
+  int tabular_units[2], text_units[2];
+  int shuffle;
+  int monitor;
+  int patience;
+  int transform;
+  int text_mode;
+  int skip_invalid;             /* on_invalid: "skip" */
+  int verbose;
+  char *column[N_COLUMNS];      /* sqlite3_malloc'ed */
+} TrainOptions;
+
+/*
+** Fills options from json (NULL for none). On error returns non-zero and
+** sets *error to a message naming the key and its allowed values.
+*/
+int options_parse(sqlite3 *db, const char *json, TrainOptions *options,
+                  char **error);
+
+void options_free(TrainOptions *options);
+
+/* The effective options as a JSON object, for claim_models.options. */
+char *options_to_json(const TrainOptions *options);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+** claim_predict() and claim_probability(), and the per-connection model
+** cache behind them.
+**
+**   SELECT claim_predict([model,] views, likes, shares, downloads, comments,
+**                        verified_status, author_ban_status, transcript);
+**
+** Rules:
+**   1. With 8 arguments the model is 'default'; with 9 the first names it.
+**   2. A model is loaded once per connection and reused while the database
+**      is unchanged: the cache is checked against SQLite's data version and
+**      the connection's change count, and a model whose generation changed
+**      (it was retrained) is loaded again.
+**   3. A NULL count is imputed by the training mean (its normalized value
+**      is 0), a NULL category is an unseen value (all zeros), and a NULL
+**      transcript is empty. A row whose eight features are all NULL gives
+**      NULL.
+**   4. A count that is not a number, and a BLOB anywhere, is an error that
+**      names the argument and the value.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "claim.h"
+SQLITE_EXTENSION_INIT3
+
+/* Argument names by position among the eight features, for messages. */
+static const char *const feature_name[8] = {
+  "views", "likes", "shares", "downloads", "comments",
+  "verified_status", "author_ban_status", "transcript",
+};
+
+static unsigned int data_version(sqlite3 *db) {
+  unsigned int version = 0;
+  sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &version);
+  return version;
+}
+
+void context_forget_models(ClaimContext *ctx) {
+  while (ctx->cache) {
+    CachedModel *next = ctx->cache->next;
+    model_free(ctx->cache->model);
+    sqlite3_free(ctx->cache);
+    ctx->cache = next;
+  }
+}
+
+Model *context_model(ClaimContext *ctx, sqlite3 *db, const char *function,
+                     const char *name, char **error) {
+  unsigned int version = data_version(db);
+  sqlite3_int64 changes = sqlite3_total_changes64(db);
+  CachedModel **link = &ctx->cache;
+  for (; *link; link = &(*link)->next) {
+    CachedModel *entry = *link;
+    if (strcmp(entry->model->name, name) != 0) continue;
+    if (entry->data_version == version && entry->total_changes == changes)
+      return entry->model;
+    sqlite3_int64 generation;
+    if (store_model_generation(db, name, &generation) == SQLITE_OK &&
+        generation == entry->model->generation) {
+      entry->data_version = version;
+      entry->total_changes = changes;
+      return entry->model;
+    }
+    /* Retrained, dropped or damaged: unlink it and load again. */
+    *link = entry->next;
+    model_free(entry->model);
+    sqlite3_free(entry);
+    break;
+  }
+
+  Model *model = 0;
+  int rc = store_load_model(db, function, name, &model, error);
+  if (rc != SQLITE_OK) return 0;
+  CachedModel *entry = sqlite3_malloc(sizeof(CachedModel));
+  if (!entry) {
+    model_free(model);
+    return 0;
+  }
+  entry->model = model;
+  entry->data_version = version;
+  entry->total_changes = changes;
+  entry->next = ctx->cache;
+  ctx->cache = entry;
+  return model;
+}
+
+/* Grows the context's scratch buffers to hold n tokens. */
+static int reserve_text(ClaimContext *ctx, int n) {
+  if (n <= ctx->text_cap) return SQLITE_OK;
+  int cap = n < 64 ? 64 : n;
+  int32_t *ids = sqlite3_realloc64(ctx->ids, (sqlite3_uint64)cap * 4);
+  if (!ids) return SQLITE_NOMEM;
+  ctx->ids = ids;
+  int32_t *column = sqlite3_realloc64(ctx->text_column,
+                                      (sqlite3_uint64)cap * 4);
+  if (!column) return SQLITE_NOMEM;
+  ctx->text_column = column;
+  float *value = sqlite3_realloc64(ctx->text_value, (sqlite3_uint64)cap * 4);
+  if (!value) return SQLITE_NOMEM;
+  ctx->text_value = value;
+  ctx->text_cap = cap;
+  return SQLITE_OK;
+}
+
+int model_logit(ClaimContext *ctx, Model *model, sqlite3_value **features,
+                double *logit) {
+  Encoder *enc = &model->encoder;
+  double count[N_COUNTS];
+  int category[N_CATEGORIES];
+
+  for (int c = 0; c < N_COUNTS; c++) {
+    double x;
+    if (features[c] && parse_count(features[c], &x) == VALUE_OK) {
+      count[c] = x;
+    } else {
+      /* NULL: the value whose normalized feature is 0. For log1p the
+      ** inverse transform of the mean gives the same feature. */
+      count[c] = enc->transform == TRANSFORM_LOG1P
+                     ? (enc->mean[c] >= 0 ? expm1(enc->mean[c])
+                                          : -expm1(-enc->mean[c]))
+                     : enc->mean[c];
+    }
+  }
+  for (int k = 0; k < N_CATEGORIES; k++) {
+    sqlite3_value *v = features[N_COUNTS + k];
+    category[k] = -1;
+    if (v && sqlite3_value_type(v) != SQLITE_NULL) {
+      const char *text = (const char *)sqlite3_value_text(v);
+      int n = sqlite3_value_bytes(v);
+      if (text) {
+        text = trim_ascii(text, &n);
+        category[k] = vocabulary_find(&enc->category[k], text, (size_t)n);
+      }
+    }
+  }
+
+  int width = encoder_tabular_width(enc);
+  if (width > ctx->tabular_cap) {
+    float *tabular = sqlite3_realloc64(ctx->tabular,
+                                       (sqlite3_uint64)width * 4);
+    if (!tabular) return SQLITE_NOMEM;
+    ctx->tabular = tabular;
+    ctx->tabular_cap = width;
+  }
+  encoder_tabular(enc, count, category, ctx->tabular);
+
+  sqlite3_value *t = features[N_COUNTS + N_CATEGORIES];
+  const char *text = 0;
+  int bytes = 0;
+  if (t && sqlite3_value_type(t) != SQLITE_NULL) {
+    text = (const char *)sqlite3_value_text(t);
+    bytes = sqlite3_value_bytes(t);
+  }
+  if (tokenize(&ctx->tokens, text ? text : "", (size_t)bytes))
+    return SQLITE_NOMEM;
+  if (reserve_text(ctx, ctx->tokens.n)) return SQLITE_NOMEM;
+  encoder_token_ids(enc, &ctx->tokens, ctx->ids);
+  int nnz = encoder_text(enc, ctx->ids, ctx->tokens.n, ctx->text_column,
+                         ctx->text_value);
+
+  int64_t offset[2] = {0, nnz};
+  Dataset row = {1, width, ctx->tabular, offset, ctx->text_column,
+                 ctx->text_value, 0, 0};
+  int index = 0;
+  if (workspace_gather(&model->workspace, &row, &index, 1))
+    return SQLITE_NOMEM;
+  network_forward(&model->network, &model->workspace, 1);
+  *logit = model->workspace.logit[0];
+  return SQLITE_OK;
+}
+
+/*
+** Checks the features and computes the logit. Returns 1 with *logit set,
+** 0 when all eight are NULL, -1 after reporting an error.
+*/
+static int predict_row(sqlite3_context *context, const char *function,
+                       int argc, sqlite3_value **argv, double *logit) {
+  ClaimContext *ctx = sqlite3_user_data(context);
+  sqlite3 *db = sqlite3_context_db_handle(context);
+  const char *name = "default";
+  int first = argc - 8;
+  if (first == 1) {
+    if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+      char *shown = describe_value(argv[0]);
+      char *message = sqlite3_mprintf("%s(): argument 1 (model) must be a "
+                                      "model name as TEXT; got %s", function,
+                                      shown);
+      sqlite3_result_error(context, message, -1);
+      sqlite3_free(message);
+      sqlite3_free(shown);
+      return -1;
+    }
+    name = (const char *)sqlite3_value_text(argv[0]);
+  }
+
+  int all_null = 1;
+  for (int i = 0; i < 8; i++) {
+    sqlite3_value *v = argv[first + i];
+    int type = sqlite3_value_type(v);
+    if (type != SQLITE_NULL) all_null = 0;
+    double x;
+    int status = type == SQLITE_BLOB ? VALUE_BLOB
+                 : i < N_COUNTS      ? parse_count(v, &x)
+                                     : VALUE_OK;
+    if (status == VALUE_OK || status == VALUE_NULL) continue;
+    char *shown = describe_value(v);
+    char *message =
+        status == VALUE_BLOB
+            ? sqlite3_mprintf("%s(): argument %d (%s) is a BLOB; pass %s",
+                              function, first + i + 1, feature_name[i],
+                              i < N_COUNTS ? "a number" : "TEXT")
+            : sqlite3_mprintf("%s(): argument %d (%s): %s is not a number; "
+                              "pass an integer, a real or numeric text",
+                              function, first + i + 1, feature_name[i],
+                              shown);
+    sqlite3_result_error(context, message, -1);
+    sqlite3_free(message);
+    sqlite3_free(shown);
+    return -1;
+  }
+  if (all_null) return 0;
+
+  char *error = 0;
+  Model *model = context_model(ctx, db, function, name, &error);
+  if (!model) {
+    if (error) {
+      sqlite3_result_error(context, error, -1);
+      sqlite3_free(error);
+    } else {
+      sqlite3_result_error_nomem(context);
+    }
+    return -1;
+  }
+  if (model_logit(ctx, model, argv + first, logit) != SQLITE_OK) {
+    sqlite3_result_error_nomem(context);
+    return -1;
+  }
+  return 1;
+}
+
+void claim_predict_function(sqlite3_context *context, int argc,
+                            sqlite3_value **argv) {
+  double logit;
+  int status = predict_row(context, "claim_predict", argc, argv, &logit);
+  if (status == 0) sqlite3_result_null(context);
+  /* The network's positive class is opinion, as in the notebook. */
+  if (status == 1)
+    sqlite3_result_text(context, logit > 0 ? "opinion" : "claim", -1,
+                        SQLITE_STATIC);
+}
+
+void claim_probability_function(sqlite3_context *context, int argc,
+                                sqlite3_value **argv) {
+  double logit;
+  int status = predict_row(context, "claim_probability", argc, argv, &logit);
+  if (status == 0) sqlite3_result_null(context);
+  if (status == 1) sqlite3_result_double(context, sigmoid(-logit));
+}

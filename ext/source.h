@@ -1,0 +1,49 @@
+/*
+** Reading labelled rows from a table or view: the statement over the
+** source's columns, and the raw rows that training keeps in memory.
+*/
+#ifndef CLAIM_SOURCE_H
+#define CLAIM_SOURCE_H
+
+#include "claim.h"
+
+/*
+** Prepares SELECT <rowid or NULL>, <the N_COLUMNS columns> FROM source.
+** Identifiers are quoted, so any name is only ever a name. On error sets
+** *error: a missing source, or a missing column with the list of the
+** columns the source has. *has_rowid is 0 for a view.
+*/
+int source_prepare(sqlite3 *db, const char *function, const char *source,
+                   char *const *column, sqlite3_stmt **stmt, int *has_rowid,
+                   char **error);
+
+/* Rows as read: counts, category and token ids from the interners. */
+typedef struct RawRows {
+  int n, cap;
+  double *count;          /* (n, N_COUNTS) */
+  int32_t *category;      /* (n, N_CATEGORIES), -1 for NULL */
+  int64_t *token_offset;  /* (n + 1) */
+  int32_t *token;
+  size_t token_cap;
+  signed char *label;     /* 1 opinion, 0 claim */
+} RawRows;
+
+void raw_rows_free(RawRows *rows);
+
+typedef struct SourceReader {
+  sqlite3 *db;
+  ClaimContext *ctx;
+  const char *function;
+  char *const *column;
+  int skip_invalid;
+  Interner *category[N_CATEGORIES];
+  Interner *tokens;
+  int skipped_label;      /* rows with a NULL or empty label */
+  int skipped_invalid;    /* rows skipped under on_invalid "skip" */
+} SourceReader;
+
+/* Appends the rows of source; on error sets *error. */
+int source_read(SourceReader *reader, const char *source, RawRows *rows,
+                char **error);
+
+#endif

@@ -1,0 +1,626 @@
+/*
+** The model store: plain tables in the database that hold everything a
+** trained model needs, so that any connection or process can load it.
+**
+**   claim_models         one row per model: settings, row counts, metrics
+**   claim_history        one row per model and epoch
+**   claim_vocabulary     transcript tokens and category values, with ids
+**   claim_normalization  mean and variance of each (transformed) count
+**   claim_weights        one BLOB per tensor: rows * cols little-endian
+**                        IEEE-754 doubles, row-major
+**
+** Rules the loader enforces, so that a damaged model is an error and never
+** a crash or an out-of-bounds read:
+**   1. format_version must be one this code reads (CLAIM_FORMAT_VERSION).
+**   2. Vocabulary ids of each feature run 0..size-1 with no gap.
+**   3. All five counts have a finite mean and a finite, non-negative
+**      variance.
+**   4. Every tensor is present, its shape matches the vocabularies and the
+**      other tensors, its BLOB has exactly rows * cols * 8 bytes, and every
+**      weight is finite.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "claim.h"
+SQLITE_EXTENSION_INIT3
+
+const char *const column_role[N_COLUMNS] = {
+  "label", "views", "likes", "shares", "downloads", "comments",
+  "verified_status", "author_ban_status", "transcript",
+};
+
+const char *const default_column[N_COLUMNS] = {
+  "claim_status", "video_view_count", "video_like_count",
+  "video_share_count", "video_download_count", "video_comment_count",
+  "verified_status", "author_ban_status", "video_transcription_text",
+};
+
+static const char schema_sql[] =
+  "CREATE TABLE IF NOT EXISTS claim_models(\n"
+  "  name TEXT PRIMARY KEY,\n"
+  "  created_at TEXT NOT NULL,\n"
+  "  source TEXT NOT NULL,\n"
+  "  validation TEXT,\n"
+  "  preset TEXT NOT NULL,\n"
+  "  options TEXT NOT NULL,\n"
+  "  count_transform TEXT NOT NULL,\n"
+  "  text_input TEXT NOT NULL,\n"
+  "  sequence_length INTEGER NOT NULL,\n"
+  "  train_rows INTEGER NOT NULL,\n"
+  "  validation_rows INTEGER NOT NULL,\n"
+  "  skipped_rows INTEGER NOT NULL,\n"
+  "  epochs_run INTEGER NOT NULL,\n"
+  "  best_epoch INTEGER NOT NULL,\n"
+  "  loss REAL, accuracy REAL, val_loss REAL, val_accuracy REAL,\n"
+  "  seconds REAL,\n"
+  "  format_version INTEGER NOT NULL,\n"
+  "  generation INTEGER NOT NULL\n"
+  ");\n"
+  "CREATE TABLE IF NOT EXISTS claim_history(\n"
+  "  model TEXT NOT NULL, epoch INTEGER NOT NULL,\n"
+  "  loss REAL, accuracy REAL, val_loss REAL, val_accuracy REAL,\n"
+  "  seconds REAL,\n"
+  "  PRIMARY KEY(model, epoch)\n"
+  ");\n"
+  "CREATE TABLE IF NOT EXISTS claim_vocabulary(\n"
+  "  model TEXT NOT NULL, feature TEXT NOT NULL,\n"
+  "  token_id INTEGER NOT NULL, token TEXT NOT NULL, count INTEGER NOT NULL,\n"
+  "  PRIMARY KEY(model, feature, token_id)\n"
+  ");\n"
+  "CREATE TABLE IF NOT EXISTS claim_normalization(\n"
+  "  model TEXT NOT NULL, feature TEXT NOT NULL, position INTEGER NOT NULL,\n"
+  "  mean REAL NOT NULL, variance REAL NOT NULL,\n"
+  "  PRIMARY KEY(model, feature)\n"
+  ");\n"
+  "CREATE TABLE IF NOT EXISTS claim_weights(\n"
+  "  model TEXT NOT NULL, tensor TEXT NOT NULL,\n"
+  "  rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB NOT NULL,\n"
+  "  PRIMARY KEY(model, tensor)\n"
+  ");\n";
+
+int store_create_schema(sqlite3 *db, char **error) {
+  int rc = sqlite3_exec(db, schema_sql, 0, 0, 0);
+  if (rc != SQLITE_OK)
+    *error = sqlite3_mprintf("claim_train(): creating the model tables "
+                             "failed: %s", sqlite3_errmsg(db));
+  return rc;
+}
+
+void model_free(Model *model) {
+  if (!model) return;
+  sqlite3_free(model->name);
+  encoder_free(&model->encoder);
+  network_free(&model->network);
+  workspace_free(&model->workspace);
+  for (int i = 0; i < N_COLUMNS; i++) sqlite3_free(model->column[i]);
+  sqlite3_free(model);
+}
+
+static int host_is_little_endian(void) {
+  const uint16_t probe = 1;
+  return *(const unsigned char *)&probe == 1;
+}
+
+/* Copies n doubles to or from little-endian bytes. */
+static void copy_little_endian(void *to, const void *from, size_t n) {
+  memcpy(to, from, n * 8);
+  if (host_is_little_endian()) return;
+  unsigned char *b = to;
+  for (size_t i = 0; i < n; i++, b += 8)
+    for (int k = 0; k < 4; k++) {
+      unsigned char t = b[k];
+      b[k] = b[7 - k];
+      b[7 - k] = t;
+    }
+}
+
+/* ---- Writing ---------------------------------------------------------- */
+
+static int run_bound(sqlite3 *db, const char *sql, const char *name) {
+  sqlite3_stmt *stmt;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, 0);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+  rc = sqlite3_step(stmt);
+  sqlite3_finalize(stmt);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int write_vocabulary(sqlite3_stmt *stmt, const char *name,
+                            const char *feature, const Vocabulary *vocab) {
+  for (int i = 0; i < vocab->size; i++) {
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, feature, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 3, i);
+    sqlite3_bind_text(stmt, 4, vocab->token[i], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, vocab->count[i]);
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) return rc;
+  }
+  return SQLITE_OK;
+}
+
+static const char *text_input_name(int mode) {
+  return mode == TEXT_SEQUENCE ? "sequence" : "bag_of_words";
+}
+
+int store_write_model(sqlite3 *db, const Model *model,
+                      const TrainRecord *record, char **error) {
+  static const char *const deletes[] = {
+    "DELETE FROM claim_models WHERE name = ?1",
+    "DELETE FROM claim_history WHERE model = ?1",
+    "DELETE FROM claim_vocabulary WHERE model = ?1",
+    "DELETE FROM claim_normalization WHERE model = ?1",
+    "DELETE FROM claim_weights WHERE model = ?1",
+  };
+  const Encoder *enc = &model->encoder;
+  const Network *net = &model->network;
+  const char *name = model->name;
+  sqlite3_stmt *stmt = 0;
+  void *blob = 0;
+  int rc = store_create_schema(db, error);
+  if (rc != SQLITE_OK) return rc;
+
+  for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]); i++) {
+    rc = run_bound(db, deletes[i], name);
+    if (rc != SQLITE_OK) goto done;
+  }
+
+  const EpochStats *best = &record->history[record->best_epoch - 1];
+  rc = sqlite3_prepare_v2(db,
+      "INSERT INTO claim_models VALUES(?1, strftime('%Y-%m-%dT%H:%M:%fZ'),"
+      " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+      " ?17, ?18, ?19, ?20)", -1, &stmt, 0);
+  if (rc != SQLITE_OK) goto done;
+  sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 2, record->source, -1, SQLITE_STATIC);
+  if (record->validation_source)
+    sqlite3_bind_text(stmt, 3, record->validation_source, -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 4, model->preset == PRESET_NOTEBOOK ? "notebook"
+                                                              : "default",
+                    -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 5, record->options_json, -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 6, enc->transform == TRANSFORM_LOG1P ? "log1p"
+                                                               : "none",
+                    -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 7, text_input_name(enc->text_mode), -1,
+                    SQLITE_STATIC);
+  sqlite3_bind_int(stmt, 8, enc->sequence_length);
+  sqlite3_bind_int(stmt, 9, record->train_rows);
+  sqlite3_bind_int(stmt, 10, record->validation_rows);
+  sqlite3_bind_int(stmt, 11, record->skipped_rows);
+  sqlite3_bind_int(stmt, 12, record->epochs_run);
+  sqlite3_bind_int(stmt, 13, record->best_epoch);
+  sqlite3_bind_double(stmt, 14, best->loss);
+  sqlite3_bind_double(stmt, 15, best->accuracy);
+  sqlite3_bind_double(stmt, 16, best->val_loss);
+  sqlite3_bind_double(stmt, 17, best->val_accuracy);
+  sqlite3_bind_double(stmt, 18, record->seconds);
+  sqlite3_bind_int(stmt, 19, CLAIM_FORMAT_VERSION);
+  sqlite3_bind_int64(stmt, 20, model->generation);
+  rc = sqlite3_step(stmt);
+  sqlite3_finalize(stmt);
+  stmt = 0;
+  if (rc != SQLITE_DONE) goto done;
+
+  rc = sqlite3_prepare_v2(db,
+      "INSERT INTO claim_history VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1,
+      &stmt, 0);
+  if (rc != SQLITE_OK) goto done;
+  for (int e = 0; e < record->epochs_run; e++) {
+    const EpochStats *s = &record->history[e];
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 2, e + 1);
+    sqlite3_bind_double(stmt, 3, s->loss);
+    sqlite3_bind_double(stmt, 4, s->accuracy);
+    sqlite3_bind_double(stmt, 5, s->val_loss);
+    sqlite3_bind_double(stmt, 6, s->val_accuracy);
+    sqlite3_bind_double(stmt, 7, s->seconds);
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) goto done;
+  }
+  sqlite3_finalize(stmt);
+  stmt = 0;
+
+  rc = sqlite3_prepare_v2(db,
+      "INSERT INTO claim_vocabulary VALUES(?1, ?2, ?3, ?4, ?5)", -1, &stmt,
+      0);
+  if (rc != SQLITE_OK) goto done;
+  rc = write_vocabulary(stmt, name, column_role[COLUMN_TRANSCRIPT],
+                        &enc->text);
+  for (int k = 0; rc == SQLITE_OK && k < N_CATEGORIES; k++)
+    rc = write_vocabulary(stmt, name, column_role[COLUMN_FIRST_CATEGORY + k],
+                          &enc->category[k]);
+  sqlite3_finalize(stmt);
+  stmt = 0;
+  if (rc != SQLITE_OK) goto done;
+
+  rc = sqlite3_prepare_v2(db,
+      "INSERT INTO claim_normalization VALUES(?1, ?2, ?3, ?4, ?5)", -1,
+      &stmt, 0);
+  if (rc != SQLITE_OK) goto done;
+  for (int c = 0; c < N_COUNTS; c++) {
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, column_role[COLUMN_FIRST_COUNT + c], -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 3, c);
+    sqlite3_bind_double(stmt, 4, enc->mean[c]);
+    sqlite3_bind_double(stmt, 5, enc->variance[c]);
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) goto done;
+  }
+  sqlite3_finalize(stmt);
+  stmt = 0;
+
+  rc = sqlite3_prepare_v2(db,
+      "INSERT INTO claim_weights VALUES(?1, ?2, ?3, ?4, ?5)", -1, &stmt, 0);
+  if (rc != SQLITE_OK) goto done;
+  for (int k = 0; k < N_TENSORS; k++) {
+    size_t n = (size_t)net->rows[k] * net->cols[k];
+    blob = sqlite3_malloc64(n * 8);
+    if (!blob) {
+      rc = SQLITE_NOMEM;
+      goto done;
+    }
+    copy_little_endian(blob, net->params + net->offset[k], n);
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, tensor_name[k], -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 3, net->rows[k]);
+    sqlite3_bind_int(stmt, 4, net->cols[k]);
+    sqlite3_bind_blob64(stmt, 5, blob, n * 8, sqlite3_free);
+    blob = 0;
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) goto done;
+  }
+  rc = SQLITE_OK;
+
+done:
+  sqlite3_finalize(stmt);
+  sqlite3_free(blob);
+  if (rc != SQLITE_OK && !*error)
+    *error = sqlite3_mprintf("claim_train(): saving model \"%s\" failed: %s",
+                             name, sqlite3_errmsg(db));
+  return rc;
+}
+
+/* ---- Reading ---------------------------------------------------------- */
+
+int store_model_generation(sqlite3 *db, const char *name,
+                           sqlite3_int64 *generation) {
+  sqlite3_stmt *stmt;
+  int rc = sqlite3_prepare_v2(db,
+      "SELECT generation FROM claim_models WHERE name = ?1", -1, &stmt, 0);
+  if (rc != SQLITE_OK) return SQLITE_NOTFOUND;
+  sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) {
+    *generation = sqlite3_column_int64(stmt, 0);
+    rc = SQLITE_OK;
+  } else {
+    rc = SQLITE_NOTFOUND;
+  }
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+void store_list_models(sqlite3 *db, sqlite3_str *out) {
+  sqlite3_stmt *stmt;
+  int n = 0;
+  if (sqlite3_prepare_v2(db, "SELECT name FROM claim_models ORDER BY name",
+                         -1, &stmt, 0) == SQLITE_OK) {
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      const char *name = (const char *)sqlite3_column_text(stmt, 0);
+      sqlite3_str_appendf(out, "%s\"%s\"", n++ ? ", " : "", name ? name : "");
+    }
+    sqlite3_finalize(stmt);
+  }
+  if (n == 0) sqlite3_str_appendall(out, "none");
+}
+
+/* Loads one feature's vocabulary, checking rule 2. */
+static int load_vocabulary(sqlite3 *db, const char *name, const char *feature,
+                           Vocabulary *vocab, char **problem) {
+  sqlite3_stmt *stmt;
+  int rc = sqlite3_prepare_v2(db,
+      "SELECT token_id, token, count FROM claim_vocabulary"
+      " WHERE model = ?1 AND feature = ?2 ORDER BY token_id", -1, &stmt, 0);
+  if (rc != SQLITE_OK) {
+    *problem = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    return rc;
+  }
+  sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 2, feature, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    sqlite3_int64 id = sqlite3_column_int64(stmt, 0);
+    const char *token = (const char *)sqlite3_column_text(stmt, 1);
+    int bytes = sqlite3_column_bytes(stmt, 1);
+    if (id != vocab->size || !token) {
+      *problem = sqlite3_mprintf("vocabulary of \"%s\" has no token_id %d",
+                                 feature, vocab->size);
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    if (vocabulary_append(vocab, token, (size_t)bytes,
+                          sqlite3_column_int64(stmt, 2))) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+  }
+  sqlite3_finalize(stmt);
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  else if (rc != SQLITE_CORRUPT && rc != SQLITE_NOMEM && !*problem)
+    *problem = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+  return rc;
+}
+
+static int load_settings(sqlite3 *db, Model *model, char **problem) {
+  sqlite3_stmt *stmt;
+  int rc = sqlite3_prepare_v2(db,
+      "SELECT format_version, preset, count_transform, text_input,"
+      " sequence_length, generation, options FROM claim_models"
+      " WHERE name = ?1", -1, &stmt, 0);
+  if (rc != SQLITE_OK) return SQLITE_NOTFOUND;  /* no claim_models table */
+  sqlite3_bind_text(stmt, 1, model->name, -1, SQLITE_STATIC);
+  rc = sqlite3_step(stmt);
+  if (rc != SQLITE_ROW) {
+    sqlite3_finalize(stmt);
+    return SQLITE_NOTFOUND;
+  }
+  Encoder *enc = &model->encoder;
+  int version = sqlite3_column_int(stmt, 0);
+  const char *preset = (const char *)sqlite3_column_text(stmt, 1);
+  const char *transform = (const char *)sqlite3_column_text(stmt, 2);
+  const char *text_input = (const char *)sqlite3_column_text(stmt, 3);
+  enc->sequence_length = sqlite3_column_int(stmt, 4);
+  model->generation = sqlite3_column_int64(stmt, 5);
+  rc = SQLITE_CORRUPT;
+  if (version > CLAIM_FORMAT_VERSION || version < 1) {
+    *problem = sqlite3_mprintf("format_version %d is not supported by this "
+                               "build, which reads version %d; retrain the "
+                               "model or upgrade the extension",
+                               version, CLAIM_FORMAT_VERSION);
+    rc = SQLITE_ERROR;
+  } else if (!preset || (strcmp(preset, "default") &&
+                         strcmp(preset, "notebook"))) {
+    *problem = sqlite3_mprintf("unknown preset \"%s\"", preset ? preset : "");
+  } else if (!transform || (strcmp(transform, "none") &&
+                            strcmp(transform, "log1p"))) {
+    *problem = sqlite3_mprintf("unknown count_transform \"%s\"",
+                               transform ? transform : "");
+  } else if (!text_input || (strcmp(text_input, "sequence") &&
+                             strcmp(text_input, "bag_of_words"))) {
+    *problem = sqlite3_mprintf("unknown text_input \"%s\"",
+                               text_input ? text_input : "");
+  } else if (enc->sequence_length < 1) {
+    *problem = sqlite3_mprintf("sequence_length %d is not positive",
+                               enc->sequence_length);
+  } else {
+    model->preset = strcmp(preset, "notebook") ? PRESET_DEFAULT
+                                                : PRESET_NOTEBOOK;
+    enc->transform = strcmp(transform, "log1p") ? TRANSFORM_NONE
+                                                 : TRANSFORM_LOG1P;
+    enc->text_mode = strcmp(text_input, "sequence") ? TEXT_BAG
+                                                     : TEXT_SEQUENCE;
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_OK) return rc;
+
+  /* Column names come from the stored options; absent ones default. */
+  for (int i = 0; i < N_COLUMNS && rc == SQLITE_OK; i++) {
+    char *path = sqlite3_mprintf("$.columns.%s", column_role[i]);
+    char *sql = sqlite3_mprintf(
+        "SELECT json_extract(options, %Q) FROM claim_models WHERE name = ?1",
+        path);
+    sqlite3_free(path);
+    if (!sql) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v2(db, sql, -1, &stmt, 0);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) {
+      *problem = sqlite3_mprintf("options: %s", sqlite3_errmsg(db));
+      return SQLITE_CORRUPT;
+    }
+    sqlite3_bind_text(stmt, 1, model->name, -1, SQLITE_STATIC);
+    const char *column = default_column[i];
+    if (sqlite3_step(stmt) == SQLITE_ROW &&
+        sqlite3_column_type(stmt, 0) == SQLITE_TEXT)
+      column = (const char *)sqlite3_column_text(stmt, 0);
+    model->column[i] = sqlite3_mprintf("%s", column);
+    sqlite3_finalize(stmt);
+    if (!model->column[i]) rc = SQLITE_NOMEM;
+  }
+  return rc;
+}
+
+static int load_normalization(sqlite3 *db, Model *model, char **problem) {
+  Encoder *enc = &model->encoder;
+  sqlite3_stmt *stmt;
+  int seen[N_COUNTS] = {0};
+  int rc = sqlite3_prepare_v2(db,
+      "SELECT position, mean, variance FROM claim_normalization"
+      " WHERE model = ?1", -1, &stmt, 0);
+  if (rc != SQLITE_OK) {
+    *problem = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    return rc;
+  }
+  sqlite3_bind_text(stmt, 1, model->name, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    sqlite3_int64 c = sqlite3_column_int64(stmt, 0);
+    double mean = sqlite3_column_double(stmt, 1);
+    double variance = sqlite3_column_double(stmt, 2);
+    if (c < 0 || c >= N_COUNTS || !isfinite(mean) || !isfinite(variance) ||
+        variance < 0) {
+      *problem = sqlite3_mprintf("normalization row at position %lld is "
+                                 "invalid", (long long)c);
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    enc->mean[c] = mean;
+    enc->variance[c] = variance;
+    seen[c] = 1;
+  }
+  sqlite3_finalize(stmt);
+  if (rc == SQLITE_CORRUPT) return rc;
+  if (rc != SQLITE_DONE) {
+    *problem = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    return rc;
+  }
+  for (int c = 0; c < N_COUNTS; c++)
+    if (!seen[c]) {
+      *problem = sqlite3_mprintf("normalization of \"%s\" is missing",
+                                 column_role[COLUMN_FIRST_COUNT + c]);
+      return SQLITE_CORRUPT;
+    }
+  encoder_set_scale(enc);
+  return SQLITE_OK;
+}
+
+static int load_weights(sqlite3 *db, Model *model, char **problem) {
+  Encoder *enc = &model->encoder;
+  Network *net = &model->network;
+  sqlite3_stmt *stmt;
+  int rows[N_TENSORS], cols[N_TENSORS];
+  const void *data[N_TENSORS] = {0};
+  int bytes[N_TENSORS] = {0};
+  int rc = sqlite3_prepare_v2(db,
+      "SELECT rows, cols, data FROM claim_weights"
+      " WHERE model = ?1 AND tensor = ?2", -1, &stmt, 0);
+  if (rc != SQLITE_OK) {
+    *problem = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    return rc;
+  }
+
+  /* Shapes first: they must agree with the vocabularies and each other. */
+  NetworkShape shape;
+  for (int k = 0; k < N_TENSORS; k++) {
+    sqlite3_bind_text(stmt, 1, model->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, tensor_name[k], -1, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+      *problem = sqlite3_mprintf("tensor \"%s\" is missing", tensor_name[k]);
+      sqlite3_finalize(stmt);
+      return SQLITE_CORRUPT;
+    }
+    sqlite3_int64 r = sqlite3_column_int64(stmt, 0);
+    sqlite3_int64 c = sqlite3_column_int64(stmt, 1);
+    rows[k] = r > 0 && r < (1 << 24) ? (int)r : -1;
+    cols[k] = c > 0 && c < (1 << 16) ? (int)c : -1;
+    sqlite3_reset(stmt);
+  }
+  shape.n_tabular = encoder_tabular_width(enc);
+  shape.n_text = encoder_text_width(enc);
+  shape.tabular_units[0] = cols[TENSOR_TABULAR_KERNEL_1];
+  shape.tabular_units[1] = cols[TENSOR_TABULAR_KERNEL_2];
+  shape.text_units[0] = cols[TENSOR_TEXT_KERNEL_1];
+  shape.text_units[1] = cols[TENSOR_TEXT_KERNEL_2];
+  if (shape.tabular_units[0] < 0 || shape.tabular_units[1] < 0 ||
+      shape.text_units[0] < 0 || shape.text_units[1] < 0 ||
+      network_init(net, &shape)) {
+    *problem = sqlite3_mprintf("tensor shapes are invalid");
+    sqlite3_finalize(stmt);
+    return SQLITE_CORRUPT;
+  }
+  net->sparse_text = enc->text_mode == TEXT_BAG;
+  for (int k = 0; k < N_TENSORS; k++) {
+    if (rows[k] != net->rows[k] || cols[k] != net->cols[k]) {
+      *problem = sqlite3_mprintf("tensor \"%s\" is %dx%d, expected %dx%d",
+                                 tensor_name[k], rows[k], cols[k],
+                                 net->rows[k], net->cols[k]);
+      sqlite3_finalize(stmt);
+      return SQLITE_CORRUPT;
+    }
+  }
+
+  /* Then the data. */
+  for (int k = 0; k < N_TENSORS; k++) {
+    sqlite3_bind_text(stmt, 1, model->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, tensor_name[k], -1, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    size_t n = (size_t)net->rows[k] * net->cols[k];
+    if (rc == SQLITE_ROW) {
+      data[k] = sqlite3_column_blob(stmt, 2);
+      bytes[k] = sqlite3_column_bytes(stmt, 2);
+    }
+    if (rc != SQLITE_ROW || sqlite3_column_type(stmt, 2) != SQLITE_BLOB ||
+        (size_t)bytes[k] != n * 8 || !data[k]) {
+      *problem = sqlite3_mprintf("tensor \"%s\" has %d bytes, expected %lld",
+                                 tensor_name[k], bytes[k],
+                                 (long long)(n * 8));
+      sqlite3_finalize(stmt);
+      return SQLITE_CORRUPT;
+    }
+    double *w = net->params + net->offset[k];
+    copy_little_endian(w, data[k], n);
+    sqlite3_reset(stmt);
+    for (size_t i = 0; i < n; i++)
+      if (!isfinite(w[i])) {
+        *problem = sqlite3_mprintf("tensor \"%s\" holds a non-finite weight",
+                                   tensor_name[k]);
+        sqlite3_finalize(stmt);
+        return SQLITE_CORRUPT;
+      }
+  }
+  sqlite3_finalize(stmt);
+  return SQLITE_OK;
+}
+
+int store_load_model(sqlite3 *db, const char *function, const char *name,
+                     Model **out, char **error) {
+  char *problem = 0;
+  Model *model = sqlite3_malloc(sizeof(Model));
+  if (!model) return SQLITE_NOMEM;
+  memset(model, 0, sizeof(*model));
+  model->name = sqlite3_mprintf("%s", name);
+  if (!model->name) {
+    model_free(model);
+    return SQLITE_NOMEM;
+  }
+
+  int rc = load_settings(db, model, &problem);
+  if (rc == SQLITE_NOTFOUND) {
+    sqlite3_str *list = sqlite3_str_new(db);
+    store_list_models(db, list);
+    char *names = sqlite3_str_finish(list);
+    *error = sqlite3_mprintf("%s(): no model named \"%s\"; trained models: %s; "
+                             "train one with claim_train()", function, name,
+                             names ? names : "none");
+    sqlite3_free(names);
+    model_free(model);
+    return SQLITE_ERROR;
+  }
+  Encoder *enc = &model->encoder;
+  if (rc == SQLITE_OK)
+    rc = load_vocabulary(db, name, column_role[COLUMN_TRANSCRIPT], &enc->text,
+                         &problem);
+  if (rc == SQLITE_OK && enc->text.size < 2) {
+    problem = sqlite3_mprintf("the transcript vocabulary lacks its padding "
+                              "and OOV entries");
+    rc = SQLITE_CORRUPT;
+  }
+  for (int k = 0; rc == SQLITE_OK && k < N_CATEGORIES; k++)
+    rc = load_vocabulary(db, name, column_role[COLUMN_FIRST_CATEGORY + k],
+                         &enc->category[k], &problem);
+  if (rc == SQLITE_OK) rc = load_normalization(db, model, &problem);
+  if (rc == SQLITE_OK) rc = load_weights(db, model, &problem);
+  if (rc == SQLITE_OK && workspace_init(&model->workspace, &model->network, 1))
+    rc = SQLITE_NOMEM;
+
+  if (rc != SQLITE_OK) {
+    if (rc != SQLITE_NOMEM)
+      *error = sqlite3_mprintf("%s(): model \"%s\" is damaged: %s; train it "
+                               "again with claim_train()", function, name,
+                               problem ? problem : sqlite3_errmsg(db));
+    sqlite3_free(problem);
+    model_free(model);
+    return rc == SQLITE_NOMEM ? rc : SQLITE_ERROR;
+  }
+  sqlite3_free(problem);
+  *out = model;
+  return SQLITE_OK;
+}

@@ -1,0 +1,458 @@
+/*
+** claim_train(source [, options]): learns the preprocessing and the network
+** from a table or view, stores the model, and returns a JSON summary.
+**
+**   SELECT claim_train('videos');
+**   SELECT claim_train('train', '{"validation": "val", "preset": "notebook"}');
+**
+** Rules:
+**   1. Nothing is written until training has finished. The model's rows are
+**      then replaced inside one savepoint, so an error, an interruption or
+**      a crash leaves the previous model of that name complete.
+**   2. The vocabularies, the category lookups and the normalization are
+**      learned from the training rows only, never the validation rows.
+**   3. A random validation fraction holds out ceil(fraction * rows) rows,
+**      chosen with the seed; training with the same data, options and seed
+**      gives bit-identical weights.
+**   4. Training needs at least one row of each class and at least one
+**      validation row; otherwise it is an error.
+**   5. sqlite3_interrupt() stops training between two batches.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "options.h"
+#include "rng.h"
+#include "source.h"
+SQLITE_EXTENSION_INIT3
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Everything claim_train() allocates, released in one place. */
+typedef struct TrainJob {
+  TrainOptions options;
+  Interner category[N_CATEGORIES];
+  Interner tokens;
+  RawRows rows;            /* training rows, then validation rows */
+  int *is_validation;      /* (rows.n) */
+  int *token_map, *category_map[N_CATEGORIES];
+  Dataset train, val;
+  Model *model;
+  EpochStats *history;
+  char *options_json;
+  ClaimContext *ctx;
+  sqlite3 *db;
+  sqlite3_stmt *interrupt_probe;
+} TrainJob;
+
+static void job_free(TrainJob *job) {
+  options_free(&job->options);
+  for (int k = 0; k < N_CATEGORIES; k++) {
+    interner_free(&job->category[k]);
+    free(job->category_map[k]);
+  }
+  interner_free(&job->tokens);
+  raw_rows_free(&job->rows);
+  free(job->is_validation);
+  free(job->token_map);
+  dataset_free(&job->train);
+  dataset_free(&job->val);
+  model_free(job->model);
+  free(job->history);
+  sqlite3_free(job->options_json);
+  sqlite3_finalize(job->interrupt_probe);
+}
+
+/* Picks the validation rows of a random fraction (rule 3). */
+static int split_rows(TrainJob *job, int n_source) {
+  int n = job->rows.n;
+  job->is_validation = calloc((size_t)(n ? n : 1), sizeof(int));
+  if (!job->is_validation) return SQLITE_NOMEM;
+  if (job->options.validation_source) {
+    for (int i = n_source; i < n; i++) job->is_validation[i] = 1;
+    return SQLITE_OK;
+  }
+  int n_val = (int)ceil(job->options.validation_fraction * n_source);
+  int *order = malloc((size_t)(n_source ? n_source : 1) * sizeof(int));
+  if (!order) return SQLITE_NOMEM;
+  for (int i = 0; i < n_source; i++) order[i] = i;
+  Rng rng;
+  rng_seed(&rng, (uint64_t)job->options.seed ^ 0x5eed5eed5eedull);
+  rng_shuffle(&rng, order, n_source);
+  for (int i = 0; i < n_val && i < n_source; i++)
+    job->is_validation[order[i]] = 1;
+  free(order);
+  return SQLITE_OK;
+}
+
+/*
+** Ranks an interner's strings by their use in the training rows (rule 2).
+** uses(row, &ids) yields the ids row uses.
+*/
+static int rank_training_use(TrainJob *job, const Interner *table,
+                             int feature, Vocabulary *vocab, int reserve,
+                             int max_size, int **map) {
+  int rc = SQLITE_NOMEM;
+  size_t n = (size_t)(table->n ? table->n : 1);
+  int64_t *count = calloc(n, sizeof(int64_t));
+  int64_t *first_use = malloc(n * sizeof(int64_t));
+  *map = malloc(n * sizeof(int));
+  if (!count || !first_use || !*map) goto done;
+  for (int i = 0; i < table->n; i++) first_use[i] = INT64_MAX;
+
+  int64_t use = 0;
+  const RawRows *rows = &job->rows;
+  for (int r = 0; r < rows->n; r++) {
+    if (job->is_validation[r]) continue;
+    if (feature < 0) {
+      for (int64_t k = rows->token_offset[r]; k < rows->token_offset[r + 1];
+           k++) {
+        int id = rows->token[k];
+        if (count[id]++ == 0) first_use[id] = use;
+        use++;
+      }
+    } else {
+      int id = rows->category[(size_t)r * N_CATEGORIES + feature];
+      if (id < 0) continue;
+      if (count[id]++ == 0) first_use[id] = use;
+      use++;
+    }
+  }
+  if (vocabulary_rank(vocab, table, count, first_use, reserve, max_size,
+                      *map) == 0)
+    rc = SQLITE_OK;
+
+done:
+  free(count);
+  free(first_use);
+  return rc;
+}
+
+/* Encodes the rows of one side of the split into data. */
+static int encode_rows(TrainJob *job, int validation, Dataset *data) {
+  const RawRows *rows = &job->rows;
+  const Encoder *enc = &job->model->encoder;
+  int width = encoder_tabular_width(enc);
+  int n = 0;
+  size_t nnz = 0;
+  for (int r = 0; r < rows->n; r++)
+    if (job->is_validation[r] == validation) {
+      n++;
+      nnz += (size_t)(rows->token_offset[r + 1] - rows->token_offset[r]);
+    }
+
+  memset(data, 0, sizeof(*data));
+  data->n = n;
+  data->n_tabular = width;
+  data->tabular = malloc((size_t)(n ? n : 1) * width * sizeof(float));
+  data->label = malloc((size_t)(n ? n : 1) * sizeof(float));
+  data->text_offset = malloc(((size_t)n + 1) * sizeof(int64_t));
+  data->text_column = malloc((nnz ? nnz : 1) * sizeof(int32_t));
+  data->text_value = malloc((nnz ? nnz : 1) * sizeof(float));
+  int32_t *ids = malloc((nnz ? nnz : 1) * sizeof(int32_t));
+  if (!data->tabular || !data->label || !data->text_offset ||
+      !data->text_column || !data->text_value || !ids) {
+    free(ids);
+    return SQLITE_NOMEM;
+  }
+
+  int i = 0;
+  data->text_offset[0] = 0;
+  for (int r = 0; r < rows->n; r++) {
+    if (job->is_validation[r] != validation) continue;
+    double count[N_COUNTS];
+    int category[N_CATEGORIES];
+    for (int c = 0; c < N_COUNTS; c++)
+      count[c] = rows->count[(size_t)r * N_COUNTS + c];
+    for (int k = 0; k < N_CATEGORIES; k++) {
+      int id = rows->category[(size_t)r * N_CATEGORIES + k];
+      category[k] = id < 0 ? -1 : job->category_map[k][id];
+    }
+    encoder_tabular(enc, count, category, data->tabular + (size_t)i * width);
+
+    int n_ids = 0;
+    for (int64_t k = rows->token_offset[r]; k < rows->token_offset[r + 1];
+         k++) {
+      int id = job->token_map[rows->token[k]];
+      ids[n_ids++] = id < 0 ? CLAIM_OOV : id;
+    }
+    int64_t at = data->text_offset[i];
+    int written = encoder_text(enc, ids, n_ids, data->text_column + at,
+                               data->text_value + at);
+    data->text_offset[i + 1] = at + written;
+    data->label[i] = (float)rows->label[r];
+    i++;
+  }
+  free(ids);
+  return SQLITE_OK;
+}
+
+/* Learns the encoder from the training rows and encodes both sides. */
+static int fit_encoder(TrainJob *job) {
+  TrainOptions *o = &job->options;
+  Encoder *enc = &job->model->encoder;
+  enc->transform = o->transform;
+  enc->text_mode = o->text_mode;
+  enc->sequence_length = o->sequence_length;
+
+  int rc = rank_training_use(job, &job->tokens, -1, &enc->text, 1,
+                             o->max_tokens, &job->token_map);
+  for (int k = 0; rc == SQLITE_OK && k < N_CATEGORIES; k++)
+    rc = rank_training_use(job, &job->category[k], k, &enc->category[k], 0,
+                           0, &job->category_map[k]);
+  if (rc != SQLITE_OK) return rc;
+
+  const RawRows *rows = &job->rows;
+  int n_train = 0;
+  for (int r = 0; r < rows->n; r++) n_train += !job->is_validation[r];
+  double *values = malloc((size_t)N_COUNTS * n_train * sizeof(double));
+  if (!values) return SQLITE_NOMEM;
+  int i = 0;
+  for (int r = 0; r < rows->n; r++) {
+    if (job->is_validation[r]) continue;
+    for (int c = 0; c < N_COUNTS; c++)
+      values[(size_t)c * n_train + i] =
+          encoder_transform(enc, rows->count[(size_t)r * N_COUNTS + c]);
+    i++;
+  }
+  encoder_fit_counts(enc, values, n_train);
+  free(values);
+
+  rc = encode_rows(job, 0, &job->train);
+  if (rc == SQLITE_OK) rc = encode_rows(job, 1, &job->val);
+  return rc;
+}
+
+static int should_stop(void *context) {
+  TrainJob *job = context;
+  return claim_interrupted(job->db, &job->interrupt_probe);
+}
+
+static void print_epoch(void *context, int epoch, int epochs,
+                        const EpochStats *s) {
+  TrainJob *job = context;
+  if (!job->options.verbose) return;
+  fprintf(stderr, "Epoch %d/%d - %.2fs - loss: %.4f - accuracy: %.4f - "
+          "val_loss: %.4f - val_accuracy: %.4f\n", epoch, epochs, s->seconds,
+          s->loss, s->accuracy, s->val_loss, s->val_accuracy);
+}
+
+static char *summary_json(const TrainJob *job, const TrainRecord *record,
+                          const SourceReader *reader) {
+  const EpochStats *best = &record->history[record->best_epoch - 1];
+  sqlite3_str *out = sqlite3_str_new(0);
+  sqlite3_str_appendall(out, "{\"model\":");
+  json_append_string(out, job->options.model);
+  sqlite3_str_appendf(out, ",\"preset\":\"%s\"",
+                      job->options.preset == PRESET_NOTEBOOK ? "notebook"
+                                                             : "default");
+  sqlite3_str_appendf(out, ",\"train_rows\":%d,\"validation_rows\":%d",
+                      record->train_rows, record->validation_rows);
+  sqlite3_str_appendf(out, ",\"skipped\":{\"label_missing\":%d,"
+                      "\"invalid\":%d}", reader->skipped_label,
+                      reader->skipped_invalid);
+  sqlite3_str_appendf(out, ",\"epochs_run\":%d,\"best_epoch\":%d",
+                      record->epochs_run, record->best_epoch);
+  sqlite3_str_appendall(out, ",\"val_accuracy\":");
+  json_append_number(out, best->val_accuracy);
+  sqlite3_str_appendall(out, ",\"val_loss\":");
+  json_append_number(out, best->val_loss);
+  sqlite3_str_appendall(out, ",\"seconds\":");
+  json_append_number(out, round(record->seconds * 1000) / 1000);
+  sqlite3_str_appendall(out, "}");
+  return sqlite3_str_finish(out);
+}
+
+void claim_train_function(sqlite3_context *context, int argc,
+                          sqlite3_value **argv) {
+  TrainJob job;
+  memset(&job, 0, sizeof(job));
+  job.ctx = sqlite3_user_data(context);
+  job.db = sqlite3_context_db_handle(context);
+  char *error = 0;
+  char *summary = 0;
+  int rc = SQLITE_OK;
+  int in_savepoint = 0;
+  double started = now_seconds();
+
+  if (sqlite3_value_type(argv[0]) != SQLITE_TEXT ||
+      sqlite3_value_bytes(argv[0]) == 0) {
+    char *shown = describe_value(argv[0]);
+    error = sqlite3_mprintf("claim_train(): argument 1 (source) must be the "
+                            "name of a table or view; got %s", shown);
+    sqlite3_free(shown);
+    rc = SQLITE_ERROR;
+    goto done;
+  }
+  const char *source = (const char *)sqlite3_value_text(argv[0]);
+  const char *json = 0;
+  if (argc > 1 && sqlite3_value_type(argv[1]) != SQLITE_NULL) {
+    if (sqlite3_value_type(argv[1]) != SQLITE_TEXT) {
+      char *shown = describe_value(argv[1]);
+      error = sqlite3_mprintf("claim_train(): argument 2 (options) must be a "
+                              "JSON object as TEXT; got %s", shown);
+      sqlite3_free(shown);
+      rc = SQLITE_ERROR;
+      goto done;
+    }
+    json = (const char *)sqlite3_value_text(argv[1]);
+  }
+  if (options_parse(job.db, json, &job.options, &error)) {
+    rc = error ? SQLITE_ERROR : SQLITE_NOMEM;
+    goto done;
+  }
+  TrainOptions *o = &job.options;
+
+  /* Read the source, then the validation table if one is named. */
+  SourceReader reader = {job.db, job.ctx, "claim_train", o->column,
+                         o->skip_invalid, {&job.category[0],
+                         &job.category[1]}, &job.tokens, 0, 0};
+  rc = source_read(&reader, source, &job.rows, &error);
+  if (rc != SQLITE_OK) goto done;
+  int n_source = job.rows.n;
+  if (o->validation_source) {
+    rc = source_read(&reader, o->validation_source, &job.rows, &error);
+    if (rc != SQLITE_OK) goto done;
+  }
+  rc = split_rows(&job, n_source);
+  if (rc != SQLITE_OK) goto done;
+
+  /* Rule 4. */
+  int n_train = 0, n_val = 0, per_class[2] = {0, 0};
+  for (int r = 0; r < job.rows.n; r++) {
+    if (job.is_validation[r]) {
+      n_val++;
+    } else {
+      n_train++;
+      per_class[job.rows.label[r]]++;
+    }
+  }
+  if (n_source == 0) {
+    error = sqlite3_mprintf("claim_train(): \"%s\" has no labelled rows (%d "
+                            "skipped for a NULL or empty label)", source,
+                            reader.skipped_label);
+    rc = SQLITE_ERROR;
+    goto done;
+  }
+  if (n_val == 0) {
+    if (o->validation_source)
+      error = sqlite3_mprintf("claim_train(): validation source \"%s\" has "
+                              "no labelled rows", o->validation_source);
+    else
+      error = sqlite3_mprintf("claim_train(): too few rows (%d) to hold out "
+                              "a validation split; add rows or name a "
+                              "validation table", n_source);
+    rc = SQLITE_ERROR;
+    goto done;
+  }
+  if (n_train == 0) {
+    error = sqlite3_mprintf("claim_train(): validation fraction %g leaves no "
+                            "training rows of %d; lower it",
+                            o->validation_fraction, n_source);
+    rc = SQLITE_ERROR;
+    goto done;
+  }
+  if (per_class[0] == 0 || per_class[1] == 0) {
+    error = sqlite3_mprintf("claim_train(): the training rows hold only the "
+                            "class '%s'; training needs both 'claim' and "
+                            "'opinion' rows", per_class[0] ? "claim"
+                                                           : "opinion");
+    rc = SQLITE_ERROR;
+    goto done;
+  }
+
+  /* Learn the preprocessing and train. */
+  job.model = sqlite3_malloc(sizeof(Model));
+  if (!job.model) goto nomem;
+  memset(job.model, 0, sizeof(Model));
+  job.model->name = sqlite3_mprintf("%s", o->model);
+  if (!job.model->name) goto nomem;
+  job.model->preset = o->preset;
+  rc = fit_encoder(&job);
+  if (rc != SQLITE_OK) goto done;
+  raw_rows_free(&job.rows);
+
+  NetworkShape shape = {encoder_tabular_width(&job.model->encoder),
+                        encoder_text_width(&job.model->encoder),
+                        {o->tabular_units[0], o->tabular_units[1]},
+                        {o->text_units[0], o->text_units[1]}};
+  if (network_init(&job.model->network, &shape)) goto nomem;
+  job.model->network.sparse_text = o->text_mode == TEXT_BAG;
+  network_glorot(&job.model->network, (uint64_t)o->seed);
+  sqlite3_randomness(sizeof(job.model->generation), &job.model->generation);
+
+  job.history = calloc((size_t)o->epochs, sizeof(EpochStats));
+  if (!job.history) goto nomem;
+  TrainConfig config = {o->epochs, o->batch_size, adam_default(),
+                        (uint64_t)o->seed, o->shuffle, o->monitor,
+                        o->patience};
+  config.adam.learning_rate = o->learning_rate;
+  TrainHooks hooks = {should_stop, print_epoch, &job};
+  int epochs_run = 0, best_epoch = 0;
+  int status = train_network(&job.model->network, &job.train, &job.val,
+                             &config, &hooks, job.history, &epochs_run,
+                             &best_epoch);
+  if (status == TRAIN_STOPPED) {
+    rc = SQLITE_INTERRUPT;
+    goto done;
+  }
+  if (status != TRAIN_OK) goto nomem;
+
+  /* Rule 1: replace the stored model in one savepoint. */
+  job.options_json = options_to_json(o);
+  if (!job.options_json) goto nomem;
+  TrainRecord record = {source, o->validation_source, job.options_json,
+                        n_train, n_val,
+                        reader.skipped_label + reader.skipped_invalid,
+                        epochs_run, best_epoch, now_seconds() - started,
+                        job.history};
+  rc = sqlite3_exec(job.db, "SAVEPOINT claim_train", 0, 0, 0);
+  if (rc != SQLITE_OK) {
+    error = sqlite3_mprintf("claim_train(): starting a savepoint failed: %s",
+                            sqlite3_errmsg(job.db));
+    goto done;
+  }
+  in_savepoint = 1;
+  rc = store_write_model(job.db, job.model, &record, &error);
+  if (rc != SQLITE_OK) goto done;
+  rc = sqlite3_exec(job.db, "RELEASE claim_train", 0, 0, 0);
+  if (rc != SQLITE_OK) {
+    error = sqlite3_mprintf("claim_train(): committing model \"%s\" failed: "
+                            "%s", o->model, sqlite3_errmsg(job.db));
+    goto done;
+  }
+  in_savepoint = 0;
+  context_forget_models(job.ctx);
+
+  summary = summary_json(&job, &record, &reader);
+  if (!summary) goto nomem;
+  sqlite3_result_text(context, summary, -1, sqlite3_free);
+  summary = 0;
+  goto done;
+
+nomem:
+  rc = SQLITE_NOMEM;
+done:
+  if (in_savepoint) {
+    sqlite3_exec(job.db, "ROLLBACK TO claim_train", 0, 0, 0);
+    sqlite3_exec(job.db, "RELEASE claim_train", 0, 0, 0);
+  }
+  if (rc == SQLITE_NOMEM) {
+    sqlite3_result_error_nomem(context);
+  } else if (rc == SQLITE_INTERRUPT) {
+    sqlite3_result_error(context, "interrupted", -1);
+    sqlite3_result_error_code(context, SQLITE_INTERRUPT);
+  } else if (rc != SQLITE_OK) {
+    sqlite3_result_error(context, error ? error : sqlite3_errmsg(job.db), -1);
+  }
+  sqlite3_free(error);
+  sqlite3_free(summary);
+  job_free(&job);
+}

@@ -1,0 +1,164 @@
+/*
+** Parsing of the values a user passes: counts (numbers or numeric text,
+** as `.import --csv` stores them), labels and categories, and the JSON
+** helpers used to build results.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "claim.h"
+SQLITE_EXTENSION_INIT3
+
+static int is_ascii_space(char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+const char *trim_ascii(const char *text, int *n) {
+  int start = 0, end = *n;
+  while (start < end && is_ascii_space(text[start])) start++;
+  while (end > start && is_ascii_space(text[end - 1])) end--;
+  *n = end - start;
+  return text + start;
+}
+
+int parse_decimal(const char *text, int n, double *out) {
+  text = trim_ascii(text, &n);
+  int i = 0;
+  int negative = 0;
+  if (i < n && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+
+  /* Keep up to 19 significant digits in an integer; count the rest only
+  ** for the exponent. */
+  uint64_t mantissa = 0;
+  int significant = 0, exponent = 0, digits = 0;
+  for (; i < n && text[i] >= '0' && text[i] <= '9'; i++, digits++) {
+    if (significant < 19) {
+      if (mantissa || text[i] != '0') significant++;
+      mantissa = mantissa * 10 + (uint64_t)(text[i] - '0');
+    } else {
+      exponent++;
+    }
+  }
+  if (i < n && text[i] == '.') {
+    for (i++; i < n && text[i] >= '0' && text[i] <= '9'; i++, digits++) {
+      if (significant < 19) {
+        if (mantissa || text[i] != '0') significant++;
+        mantissa = mantissa * 10 + (uint64_t)(text[i] - '0');
+        exponent--;
+      }
+    }
+  }
+  if (digits == 0) return VALUE_INVALID;
+  if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+    i++;
+    int exp_negative = 0, exp_digits = 0, value = 0;
+    if (i < n && (text[i] == '+' || text[i] == '-'))
+      exp_negative = text[i++] == '-';
+    for (; i < n && text[i] >= '0' && text[i] <= '9'; i++, exp_digits++)
+      if (value < 100000) value = value * 10 + (text[i] - '0');
+    if (exp_digits == 0) return VALUE_INVALID;
+    exponent += exp_negative ? -value : value;
+  }
+  if (i != n) return VALUE_INVALID;
+
+  /* One division or multiplication by an exact power of ten rounds once,
+  ** so "343296.0" and "0.5" come out exact. */
+  double x = (double)mantissa;
+  if (exponent < 0 && exponent >= -22) {
+    x /= pow(10.0, -exponent);
+  } else if (exponent != 0) {
+    x *= pow(10.0, exponent);
+  }
+  if (!isfinite(x)) return VALUE_INVALID;
+  *out = negative ? -x : x;
+  return VALUE_OK;
+}
+
+int parse_count(sqlite3_value *value, double *out) {
+  switch (sqlite3_value_type(value)) {
+    case SQLITE_NULL:
+      return VALUE_NULL;
+    case SQLITE_INTEGER:
+      *out = (double)sqlite3_value_int64(value);
+      return VALUE_OK;
+    case SQLITE_FLOAT:
+      *out = sqlite3_value_double(value);
+      return isfinite(*out) ? VALUE_OK : VALUE_INVALID;
+    case SQLITE_BLOB:
+      return VALUE_BLOB;
+    default: {
+      const char *text = (const char *)sqlite3_value_text(value);
+      if (!text) return VALUE_INVALID;
+      return parse_decimal(text, sqlite3_value_bytes(value), out);
+    }
+  }
+}
+
+static int equals_ignoring_case(const char *a, int n, const char *word) {
+  int length = (int)strlen(word);
+  return n == length && sqlite3_strnicmp(a, word, n) == 0;
+}
+
+int parse_label(sqlite3_value *value) {
+  if (sqlite3_value_type(value) == SQLITE_NULL) return -1;
+  if (sqlite3_value_type(value) == SQLITE_BLOB) return -2;
+  const char *text = (const char *)sqlite3_value_text(value);
+  if (!text) return -1;
+  int n = sqlite3_value_bytes(value);
+  text = trim_ascii(text, &n);
+  if (n == 0) return -1;
+  if (equals_ignoring_case(text, n, "claim")) return 0;
+  if (equals_ignoring_case(text, n, "opinion")) return 1;
+  return -2;
+}
+
+char *describe_value(sqlite3_value *value) {
+  switch (sqlite3_value_type(value)) {
+    case SQLITE_NULL:
+      return sqlite3_mprintf("NULL");
+    case SQLITE_BLOB:
+      return sqlite3_mprintf("a BLOB of %d bytes", sqlite3_value_bytes(value));
+    default: {
+      /* Long values are cut so that a message stays readable. */
+      const char *text = (const char *)sqlite3_value_text(value);
+      int n = sqlite3_value_bytes(value);
+      if (n > 60) return sqlite3_mprintf("\"%.60s...\"", text ? text : "");
+      return sqlite3_mprintf("\"%s\"", text ? text : "");
+    }
+  }
+}
+
+void json_append_string(sqlite3_str *out, const char *s) {
+  sqlite3_str_appendchar(out, 1, '"');
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    switch (*p) {
+      case '"': sqlite3_str_appendall(out, "\\\""); break;
+      case '\\': sqlite3_str_appendall(out, "\\\\"); break;
+      case '\n': sqlite3_str_appendall(out, "\\n"); break;
+      case '\r': sqlite3_str_appendall(out, "\\r"); break;
+      case '\t': sqlite3_str_appendall(out, "\\t"); break;
+      default:
+        if (*p < 0x20) sqlite3_str_appendf(out, "\\u%04x", *p);
+        else sqlite3_str_appendchar(out, 1, (char)*p);
+    }
+  }
+  sqlite3_str_appendchar(out, 1, '"');
+}
+
+void json_append_number(sqlite3_str *out, double x) {
+  if (!isfinite(x)) {
+    sqlite3_str_appendall(out, "null");
+  } else if (x == floor(x) && fabs(x) < 1e15) {
+    sqlite3_str_appendf(out, "%lld", (long long)x);
+  } else {
+    /* The shortest form that reads back as the same double. */
+    char buffer[32];
+    for (int digits = 15; digits <= 17; digits++) {
+      snprintf(buffer, sizeof(buffer), "%.*g", digits, x);
+      if (strtod(buffer, NULL) == x) break;
+    }
+    sqlite3_str_appendall(out, buffer);
+  }
+}
