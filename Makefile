@@ -26,6 +26,9 @@ CORE_SOURCES = ext/text.c ext/nn.c ext/adam.c ext/rng.c ext/network.c \
                ext/trainer.c ext/encoder.c
 UNIT_SOURCES = $(wildcard tests/unit_*.c)
 UNIT_TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(UNIT_SOURCES))
+# Programs that load the built extension into SQLite (threads, processes).
+INTEGRATION_SOURCES = $(wildcard tests/integration_*.c)
+INTEGRATION_TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(INTEGRATION_SOURCES))
 
 .PHONY: all test demo clean deps fixtures
 
@@ -43,6 +46,9 @@ $(BUILD)/sqltest: tests/sqltest.c | $(BUILD)
 $(BUILD)/unit_%: tests/unit_%.c tests/unit.h $(CORE_SOURCES) $(EXT_HEADERS) | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STD) -Iext -o $@ $< $(CORE_SOURCES) $(LIBS)
 
+$(BUILD)/integration_%: tests/integration_%.c | $(BUILD)
+	$(CC) $(CFLAGS) $(WARNINGS) $(STD) -Iext -o $@ $< -lsqlite3 -lpthread -lm
+
 $(BUILD)/generate_videos: fixtures/generate_videos.c | $(BUILD)
 	$(CC) -O2 $(WARNINGS) -std=c11 -o $@ $< -lm
 
@@ -54,9 +60,10 @@ fixtures: fixtures/videos.csv
 $(BUILD):
 	mkdir -p $(BUILD)
 
-test: deps $(BUILD)/claim.so $(BUILD)/sqltest $(UNIT_TESTS) fixtures/videos.csv
+test: deps $(BUILD)/claim.so $(BUILD)/sqltest $(UNIT_TESTS) $(INTEGRATION_TESTS) \
+      fixtures/videos.csv
 	SQLTEST=$(BUILD)/sqltest SQLTEST_EXTENSION=$(BUILD)/claim \
-	  UNIT_TESTS="$(UNIT_TESTS)" bash tests/run
+	  UNIT_TESTS="$(UNIT_TESTS) $(INTEGRATION_TESTS)" bash tests/run
 
 DATA ?= fixtures/videos.csv
 demo: deps $(BUILD)/claim.so fixtures/videos.csv
