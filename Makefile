@@ -8,9 +8,9 @@
 
 CC ?= cc
 BUILD ?= build
-CFLAGS ?= -O2 -g
+CFLAGS ?= -O3 -g
 WARNINGS = -Wall -Wextra
-STD = -std=c11 -D_POSIX_C_SOURCE=200809L
+STD = -std=c11 -D_POSIX_C_SOURCE=200809L -fopenmp-simd
 LIBS = -lopenblas -lm
 
 ifeq ($(SANITIZE),1)
@@ -30,7 +30,7 @@ UNIT_TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(UNIT_SOURCES))
 INTEGRATION_SOURCES = $(wildcard tests/integration_*.c)
 INTEGRATION_TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(INTEGRATION_SOURCES))
 
-.PHONY: all test demo clean deps fixtures
+.PHONY: all test demo clean deps fixtures bench
 
 all: deps $(BUILD)/claim.so
 
@@ -71,3 +71,10 @@ demo: deps $(BUILD)/claim.so fixtures/videos.csv
 
 clean:
 	rm -rf build
+
+# The benchmark: figures and ratios against peers measured in the same run.
+# SCALE_ROWS sets the training-at-scale sizes.
+SCALE_ROWS ?= 1000000 4000000
+bench: deps $(BUILD)/claim.so fixtures/videos.csv
+	@command -v /usr/bin/time >/dev/null || sh tests/check_deps.sh bench
+	bash tests/bench/bench.sh $(BUILD)/claim $(SCALE_ROWS)

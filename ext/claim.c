@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "claim.h"
 SQLITE_EXTENSION_INIT1
 
@@ -85,6 +87,11 @@ __declspec(dllexport)
 int sqlite3_claim_init(sqlite3 *db, char **error,
                        const sqlite3_api_routines *api) {
   SQLITE_EXTENSION_INIT2(api);
+
+  /* The layers here are small (tens of units), so OpenBLAS threads cost
+  ** more to wake than they save, and idle ones spin on a core. This sets
+  ** OpenBLAS's process-wide thread count. */
+  openblas_set_num_threads(1);
   ClaimContext *ctx = sqlite3_malloc(sizeof(ClaimContext));
   if (!ctx) return SQLITE_NOMEM;
   memset(ctx, 0, sizeof(*ctx));
