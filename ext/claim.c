@@ -49,14 +49,18 @@ int claim_interrupted(sqlite3 *db, sqlite3_stmt **probe) {
   if (sqlite3_libversion_number() >= 3041000) return sqlite3_is_interrupted(db);
 #endif
   /* Before 3.41 there is no call to read the flag, but a statement that
-  ** takes a loop step fails with SQLITE_INTERRUPT once it is set. */
-  if (!*probe &&
-      sqlite3_prepare_v2(db,
-                         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
-                         " SELECT i + 1 FROM n WHERE i < 2) SELECT i FROM n",
-                         -1, probe, 0) != SQLITE_OK)
-    return 0;
+  ** takes a loop step fails with SQLITE_INTERRUPT once it is set. While
+  ** the caller's statement runs, nothing clears the flag. */
   int rc;
+  if (!*probe) {
+    /* The parser checks the flag too: a prepare that fails with
+    ** SQLITE_INTERRUPT means the interrupt came before the first check. */
+    rc = sqlite3_prepare_v2(db,
+                            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
+                            " SELECT i + 1 FROM n WHERE i < 2)"
+                            " SELECT i FROM n", -1, probe, 0);
+    if (rc != SQLITE_OK) return rc == SQLITE_INTERRUPT;
+  }
   while ((rc = sqlite3_step(*probe)) == SQLITE_ROW) {
   }
   sqlite3_reset(*probe);
