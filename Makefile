@@ -11,7 +11,15 @@ BUILD ?= build
 CFLAGS ?= -O3 -g
 WARNINGS = -Wall -Wextra
 STD = -std=c11 -D_POSIX_C_SOURCE=200809L -fopenmp-simd
-LIBS = -lopenblas -lm
+# OpenBLAS's serial build when installed (Debian's libopenblas0-serial):
+# the layers are too small for threads, and the threaded build starts
+# worker threads at load time that spin on a core.
+OPENBLAS_SERIAL = /usr/lib/$(shell $(CC) -dumpmachine)/openblas-serial
+ifneq ($(wildcard $(OPENBLAS_SERIAL)/libopenblas.so.0),)
+  LIBS = $(OPENBLAS_SERIAL)/libopenblas.so.0 -Wl,-rpath,$(OPENBLAS_SERIAL) -lm
+else
+  LIBS = -lopenblas -lm
+endif
 
 ifeq ($(SANITIZE),1)
   BUILD := build/sanitize

@@ -68,9 +68,31 @@ void encoder_tabular(const Encoder *enc, const double *count,
   }
 }
 
-static int compare_id(const void *a, const void *b) {
-  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-  return (x > y) - (x < y);
+/*
+** Sorts ids in place with Shell sort (Ciura's gaps). Unlike the C
+** library's qsort, which may allocate, it allocates nothing, and a
+** transcript of a few dozen tokens takes a few insertion passes.
+*/
+static void sort_ids(int32_t *ids, int n) {
+  static const int ciura[] = {1, 4, 10, 23, 57, 132, 301, 701};
+  int gaps[64];
+  int n_gaps = 0;
+  for (int k = 0; k < 8 && ciura[k] < n; k++) gaps[n_gaps++] = ciura[k];
+  /* Past 701, each gap is 2.25 times the previous one. */
+  while (n_gaps >= 8 && n_gaps < 64) {
+    long next = (long)gaps[n_gaps - 1] * 9 / 4;
+    if (next >= n) break;
+    gaps[n_gaps++] = (int)next;
+  }
+  for (int g = n_gaps - 1; g >= 0; g--) {
+    int gap = gaps[g];
+    for (int i = gap; i < n; i++) {
+      int32_t x = ids[i];
+      int j = i;
+      for (; j >= gap && ids[j - gap] > x; j -= gap) ids[j] = ids[j - gap];
+      ids[j] = x;
+    }
+  }
 }
 
 int encoder_text(const Encoder *enc, int32_t *ids, int n_ids,
@@ -87,7 +109,7 @@ int encoder_text(const Encoder *enc, int32_t *ids, int n_ids,
     return written;
   }
 
-  qsort(ids, (size_t)n_ids, sizeof(int32_t), compare_id);
+  sort_ids(ids, n_ids);
   int distinct = 0;
   for (int i = 0; i < n_ids; i++) {
     if (ids[i] == CLAIM_PAD) continue;

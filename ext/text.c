@@ -178,6 +178,7 @@ int interner_add(Interner *table, const char *s, size_t length) {
 void vocabulary_free(Vocabulary *vocab) {
   for (int i = 0; i < vocab->size; i++) free(vocab->token[i]);
   free(vocab->token);
+  free(vocab->length);
   free(vocab->count);
   free(vocab->slot);
   memset(vocab, 0, sizeof(*vocab));
@@ -190,8 +191,9 @@ static int vocabulary_probe(const Vocabulary *vocab, const char *s,
   for (;;) {
     int id = vocab->slot[i];
     if (id < 0) return i;
-    const char *t = vocab->token[id];
-    if (strncmp(t, s, length) == 0 && t[length] == 0) return i;
+    if ((size_t)vocab->length[id] == length &&
+        memcmp(vocab->token[id], s, length) == 0)
+      return i;
     i = (i + 1) & mask;
   }
 }
@@ -206,6 +208,7 @@ int vocabulary_find(const Vocabulary *vocab, const char *token,
 
 int vocabulary_append(Vocabulary *vocab, const char *token, size_t length,
                       int64_t count) {
+  if (length > INT32_MAX) return -1;
   if ((vocab->size + 1) * 2 > vocab->n_slot) {
     int n_slot = vocab->n_slot ? vocab->n_slot * 2 : 64;
     int *slot = malloc((size_t)n_slot * sizeof(int));
@@ -214,15 +217,17 @@ int vocabulary_append(Vocabulary *vocab, const char *token, size_t length,
     free(vocab->slot);
     vocab->slot = slot;
     vocab->n_slot = n_slot;
-    for (int id = 0; id < vocab->size; id++) {
-      const char *t = vocab->token[id];
-      vocab->slot[vocabulary_probe(vocab, t, strlen(t))] = id;
-    }
+    for (int id = 0; id < vocab->size; id++)
+      vocab->slot[vocabulary_probe(vocab, vocab->token[id],
+                                   (size_t)vocab->length[id])] = id;
   }
   char **tokens = realloc(vocab->token,
                           (size_t)(vocab->size + 1) * sizeof(char *));
   if (!tokens) return -1;
   vocab->token = tokens;
+  int *lengths = realloc(vocab->length, (size_t)(vocab->size + 1) * sizeof(int));
+  if (!lengths) return -1;
+  vocab->length = lengths;
   int64_t *counts = realloc(vocab->count,
                             (size_t)(vocab->size + 1) * sizeof(int64_t));
   if (!counts) return -1;
@@ -237,6 +242,7 @@ int vocabulary_append(Vocabulary *vocab, const char *token, size_t length,
   int at = vocabulary_probe(vocab, copy, length);
   if (vocab->slot[at] < 0) vocab->slot[at] = vocab->size;
   vocab->token[vocab->size] = copy;
+  vocab->length[vocab->size] = (int)length;
   vocab->count[vocab->size] = count;
   vocab->size++;
   return 0;

@@ -47,6 +47,7 @@ int tokenize(TokenList *list, const char *text, size_t n_bytes);
 typedef struct Vocabulary {
   int size;
   char **token;        /* (size) NUL-terminated strings */
+  int *length;         /* (size) byte length of each token */
   int64_t *count;      /* (size) occurrences in the training rows */
   int *slot;           /* hash table of ids, -1 when empty */
   int n_slot;          /* power of two, at least twice size */

@@ -6,6 +6,7 @@ missing=""
 command -v sqlite3 >/dev/null 2>&1 || missing="$missing sqlite3"
 [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/cblas.h ] ||
   ls /usr/include/*/cblas.h >/dev/null 2>&1 || missing="$missing libopenblas-dev"
+[ -d /usr/lib/$(cc -dumpmachine 2>/dev/null)/openblas-serial ] || missing="$missing libopenblas0-serial"
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 [ -z "$missing" ] && exit 0
