@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include "nn.h"
+
 AdamConfig adam_default(void) {
   AdamConfig config = {0.001, 0.9, 0.999, 1e-7};
   return config;
@@ -16,6 +18,7 @@ double adam_step_size(const AdamConfig *config, long step) {
          (1.0 - pow(config->beta1, t));
 }
 
+CLAIM_VECTORIZE
 void adam_update(double *w, double *g, double *m, double *v, size_t n,
                  const AdamConfig *config, double step_size) {
   double b1 = config->beta1, b2 = config->beta2, eps = config->epsilon;

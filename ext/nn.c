@@ -14,6 +14,7 @@
 
 #define BLAS_MIN_WORK 65536
 
+CLAIM_VECTORIZE
 void dense_forward(double *out, const double *in, const double *kernel,
                    const double *bias, int batch, int n_in, int n_out) {
   for (int b = 0; b < batch; b++) memcpy(out + (size_t)b * n_out, bias,
@@ -35,6 +36,7 @@ void dense_forward(double *out, const double *in, const double *kernel,
   }
 }
 
+CLAIM_VECTORIZE
 void dense_backward(double *d_in, double *d_kernel, double *d_bias,
                     const double *d_out, const double *in,
                     const double *kernel, int batch, int n_in, int n_out) {
@@ -80,6 +82,7 @@ void dense_backward(double *d_in, double *d_kernel, double *d_bias,
   }
 }
 
+CLAIM_VECTORIZE
 void dense_forward_f(double *out, const float *in, const double *kernel,
                      const double *bias, int batch, int n_in, int n_out) {
   for (int b = 0; b < batch; b++) {
@@ -95,6 +98,7 @@ void dense_forward_f(double *out, const float *in, const double *kernel,
   }
 }
 
+CLAIM_VECTORIZE
 void dense_backward_f(double *d_kernel, double *d_bias, const double *d_out,
                       const float *in, int batch, int n_in, int n_out) {
   for (int b = 0; b < batch; b++) {
@@ -110,6 +114,7 @@ void dense_backward_f(double *d_kernel, double *d_bias, const double *d_out,
   }
 }
 
+CLAIM_VECTORIZE
 void sparse_dense_forward(double *out, const SparseBatch *in,
                           const double *kernel, const double *bias,
                           int n_out) {
@@ -124,6 +129,7 @@ void sparse_dense_forward(double *out, const SparseBatch *in,
   }
 }
 
+CLAIM_VECTORIZE
 void sparse_dense_backward(double *d_kernel, double *d_bias,
                            const double *d_out, const SparseBatch *in,
                            int n_out) {
@@ -139,10 +145,12 @@ void sparse_dense_backward(double *d_kernel, double *d_bias,
 }
 
 /* Written without branches so that the compiler vectorizes them. */
+CLAIM_VECTORIZE
 void relu_forward(double *x, int n) {
   for (int i = 0; i < n; i++) x[i] = x[i] > 0.0 ? x[i] : 0.0;
 }
 
+CLAIM_VECTORIZE
 void relu_backward(double *d, const double *out, int n) {
   for (int i = 0; i < n; i++) d[i] = out[i] > 0.0 ? d[i] : 0.0;
 }
