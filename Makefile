@@ -54,7 +54,7 @@ $(BUILD)/sqltest: tests/sqltest.c | $(BUILD)
 $(BUILD)/unit_%: tests/unit_%.c tests/unit.h $(CORE_SOURCES) $(EXT_HEADERS) | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STD) -Iext -o $@ $< $(CORE_SOURCES) $(LIBS)
 
-$(BUILD)/integration_%: tests/integration_%.c | $(BUILD)
+$(BUILD)/integration_%: tests/integration_%.c tests/integration.h | $(BUILD)
 	$(CC) $(CFLAGS) $(WARNINGS) $(STD) -Iext -o $@ $< -lsqlite3 -lpthread -lm
 
 $(BUILD)/generate_videos: fixtures/generate_videos.c | $(BUILD)
