@@ -101,7 +101,8 @@ const char *trim_ascii(const char *text, int *n);
 /* Label of a cell: 1 opinion, 0 claim, -1 NULL or empty, -2 other. */
 int parse_label(sqlite3_value *value);
 
-/* Quotes a value for a message: "abc", or NULL, or x'..' for a blob. */
+/* Describes a value for a message: "abc" for TEXT, 12 or 1.5 for a
+** number, NULL, or "a BLOB of 3 bytes". */
 char *describe_value(sqlite3_value *value);
 
 /* ---- Encoding one row with a model ---------------------------------- */

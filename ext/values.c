@@ -118,14 +118,24 @@ char *describe_value(sqlite3_value *value) {
   switch (sqlite3_value_type(value)) {
     case SQLITE_NULL:
       return sqlite3_mprintf("NULL");
-    case SQLITE_BLOB:
-      return sqlite3_mprintf("a BLOB of %d bytes", sqlite3_value_bytes(value));
+    case SQLITE_BLOB: {
+      int n = sqlite3_value_bytes(value);
+      return sqlite3_mprintf("a BLOB of %d byte%s", n, n == 1 ? "" : "s");
+    }
+    case SQLITE_INTEGER:
+    case SQLITE_FLOAT:
+      /* Unquoted, so that 5 and '5' read differently in a message. */
+      return sqlite3_mprintf("%s", sqlite3_value_text(value));
     default: {
-      /* Long values are cut so that a message stays readable. */
+      /* Long values are cut so that a message stays readable, at the
+      ** start of a UTF-8 character so that the message stays valid. */
       const char *text = (const char *)sqlite3_value_text(value);
       int n = sqlite3_value_bytes(value);
-      if (n > 60) return sqlite3_mprintf("\"%.60s...\"", text ? text : "");
-      return sqlite3_mprintf("\"%s\"", text ? text : "");
+      if (!text) return sqlite3_mprintf("\"\"");
+      if (n <= 60) return sqlite3_mprintf("\"%s\"", text);
+      int cut = 60;
+      while (cut > 0 && (text[cut] & 0xc0) == 0x80) cut--;
+      return sqlite3_mprintf("\"%.*s...\"", cut, text);
     }
   }
 }
