@@ -1,0 +1,193 @@
+#!/bin/sh
+# demo.sh: trains the claim extension's two models on a CSV of videos,
+# evaluates them on held-out test rows and uses them to predict, printing
+# each step as a table. `make demo` runs it on the generated dataset.
+#
+# Usage: sh sql/demo.sh EXTENSION CSV [SPLIT_CSV]
+#   EXTENSION  the extension without its .so suffix, e.g. build/claim
+#   CSV        videos with the dataset's columns and a header row
+#   SPLIT_CSV  a split to use: one row per video with columns "#" and
+#              split (train, val or test). Without it, notebook_split.csv
+#              in the directory of CSV is used if it exists.
+#
+# With a split, the demo runs sql/notebook_split.sql: train on the train
+# rows, pick the best epoch on the val rows, evaluate on the test rows.
+# Without one, the rows whose "#" is a multiple of 5 are the test rows,
+# and claim_train() holds out a random 20% of the others for validation.
+#
+# The database lives in a temporary directory removed at exit, unless the
+# environment variable DEMO_DB names a file to create and keep (it must
+# not exist). SQLITE3 names the sqlite3 shell (default: sqlite3).
+set -eu
+
+script=demo.sh
+here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+. "$here/common.sh"
+
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+  die "usage: sh sql/demo.sh EXTENSION CSV [SPLIT_CSV]"
+fi
+extension=$1
+csv=$2
+split=${3:-}
+if [ -z "$split" ] && [ -f "$(dirname -- "$csv")/notebook_split.csv" ]; then
+  split=$(dirname -- "$csv")/notebook_split.csv
+fi
+
+# Check everything before creating anything.
+require_sqlite
+require_extension "$extension"
+require_csv "$csv" "dataset" "#" claim_status
+[ -z "$split" ] || require_csv "$split" "split file" "#" split
+[ -z "${DEMO_DB:-}" ] || require_new_database "$DEMO_DB"
+
+workdir=$(mktemp -d "${TMPDIR:-/tmp}/claim-demo.XXXXXX")
+trap 'rm -rf "$workdir"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+database=${DEMO_DB:-$workdir/demo.db}
+
+# Quote the paths for the shell's dot-commands. Each assignment stops the
+# script (set -e) if dot_command_path rejects its path.
+extension_argument=$(dot_command_path "$extension")
+csv_argument=$(dot_command_path "$csv")
+predict_argument=$(dot_command_path "$here/predict.sql")
+database_argument=$(command_line_path "$database")
+
+printf 'Dataset: %s\n' "$csv"
+if [ -n "$split" ]; then
+  printf 'Split: %s\n' "$split"
+  CLAIM_EXTENSION=$extension SQLITE3=$sqlite \
+    sh "$here/notebook_split.sh" "$csv" "$split" "$database"
+else
+  printf 'Split: test rows are those whose "#" is a multiple of 5\n'
+  if ! {
+    printf '.load %s\n' "$extension_argument"
+    printf '.import --csv %s videos\n' "$csv_argument"
+    cat <<'SQL'
+.bail on
+.mode box
+
+-- Hold out the test rows before training, so that the scores below come
+-- from rows no model has seen. "#" is the row number; .import stores it as
+-- text, hence the cast.
+CREATE TABLE test AS
+  SELECT * FROM videos WHERE CAST("#" AS INTEGER) % 5 = 0
+  ORDER BY CAST("#" AS INTEGER);
+CREATE TABLE train AS
+  SELECT * FROM videos WHERE CAST("#" AS INTEGER) % 5 <> 0
+  ORDER BY CAST("#" AS INTEGER);
+
+.print
+.print Rows in each split (claim_train holds out 20% of train for validation)
+SELECT 'train' AS split, count(*) AS rows,
+       sum(claim_status = 'claim') AS claims,
+       sum(claim_status = 'opinion') AS opinions
+  FROM train
+UNION ALL
+SELECT 'test', count(*), sum(claim_status = 'claim'),
+       sum(claim_status = 'opinion')
+  FROM test;
+
+-- Train both models: the extension's defaults, and the 'notebook' preset
+-- that copies the Keras notebook's preprocessing and network. Each one
+-- validates after every epoch on a random 20% of train (chosen with the
+-- seed, so the same rows every run) and keeps its best epoch. The CTE is
+-- MATERIALIZED so that each claim_train() call runs once, not once per
+-- json_extract().
+.print
+.print Training (seconds: wall-clock time to read the rows and train)
+WITH run(summary) AS MATERIALIZED (
+  SELECT claim_train('train', '{"validation": 0.2}')
+  UNION ALL
+  SELECT claim_train('train', '{"validation": 0.2, "model": "notebook",
+                                "preset": "notebook"}')
+)
+SELECT json_extract(summary, '$.model') AS model,
+       json_extract(summary, '$.train_rows') AS train_rows,
+       json_extract(summary, '$.validation_rows') AS val_rows,
+       json_extract(summary, '$.epochs_run') AS epochs,
+       json_extract(summary, '$.best_epoch') AS best_epoch,
+       round(json_extract(summary, '$.val_accuracy'), 4) AS val_accuracy,
+       printf('%.4g', json_extract(summary, '$.val_loss')) AS val_loss,
+       round(json_extract(summary, '$.seconds'), 2) AS seconds
+  FROM run;
+
+-- Score both models on the test rows. claim_evaluate() returns JSON;
+-- json_extract() picks the accuracy, the loss, the F1 of each class and
+-- the confusion matrix ("claim→opinion" counts claims predicted as
+-- opinions).
+.print
+.print Test set
+WITH report(result) AS MATERIALIZED (
+  SELECT claim_evaluate('test', 'default')
+  UNION ALL
+  SELECT claim_evaluate('test', 'notebook')
+)
+SELECT json_extract(result, '$.model') AS model,
+       json_extract(result, '$.rows') AS rows,
+       round(json_extract(result, '$.accuracy'), 4) AS accuracy,
+       printf('%.4g', json_extract(result, '$.loss')) AS loss,
+       round(json_extract(result, '$.f1.claim'), 4) AS f1_claim,
+       round(json_extract(result, '$.f1.opinion'), 4) AS f1_opinion,
+       json_extract(result, '$.confusion.claim.claim') AS "claim→claim",
+       json_extract(result, '$.confusion.claim.opinion') AS "claim→opinion",
+       json_extract(result, '$.confusion.opinion.claim') AS "opinion→claim",
+       json_extract(result, '$.confusion.opinion.opinion')
+         AS "opinion→opinion"
+  FROM report;
+SQL
+  } | "$sqlite" -bail -batch "$database_argument"; then
+    die "sqlite3 stopped at the error above"
+  fi
+fi
+
+# Both branches leave the models 'default' and 'notebook' and the table
+# test in the database. Show each model's training history from
+# claim_history, then score with sql/predict.sql.
+if ! {
+  printf '.load %s\n' "$extension_argument"
+  cat <<'SQL'
+.bail on
+.mode box
+
+-- claim_history has one row per model and epoch: the training loss and
+-- accuracy (means over the epoch's batches) and the validation loss and
+-- accuracy after the epoch. "kept" marks the epoch whose weights the
+-- model kept.
+.print
+.print "Training history of the model 'default'"
+SELECT history.epoch,
+       printf('%.4g', history.loss) AS loss,
+       round(history.accuracy, 4) AS accuracy,
+       printf('%.4g', history.val_loss) AS val_loss,
+       round(history.val_accuracy, 4) AS val_accuracy,
+       CASE WHEN history.epoch = models.best_epoch THEN 'kept' ELSE '' END
+         AS kept
+  FROM claim_history AS history
+  JOIN claim_models AS models ON models.name = history.model
+  WHERE history.model = 'default'
+  ORDER BY history.epoch;
+
+.print
+.print "Training history of the model 'notebook'"
+SELECT history.epoch,
+       printf('%.4g', history.loss) AS loss,
+       round(history.accuracy, 4) AS accuracy,
+       printf('%.4g', history.val_loss) AS val_loss,
+       round(history.val_accuracy, 4) AS val_accuracy,
+       CASE WHEN history.epoch = models.best_epoch THEN 'kept' ELSE '' END
+         AS kept
+  FROM claim_history AS history
+  JOIN claim_models AS models ON models.name = history.model
+  WHERE history.model = 'notebook'
+  ORDER BY history.epoch;
+SQL
+  printf '.read %s\n' "$predict_argument"
+} | "$sqlite" -bail -batch "$database_argument"; then
+  die "sqlite3 stopped at the error above"
+fi
+
+if [ -n "${DEMO_DB:-}" ]; then
+  printf '\nThe database is kept in %s\n' "$DEMO_DB"
+fi
