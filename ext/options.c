@@ -64,11 +64,21 @@ typedef struct Entry {
   sqlite3_value *value;
 } Entry;
 
-static char *range_error(const char *key, const char *allowed,
-                         sqlite3_value *value) {
-  const char *shown = (const char *)sqlite3_value_text(value);
-  return sqlite3_mprintf("claim_train(): option \"%s\" must be %s; got %s",
-                         key, allowed, shown ? shown : "null");
+/* Reports an invalid value, written as JSON so that "5" and 5 differ. */
+static char *range_error(const Entry *e, const char *allowed) {
+  sqlite3_str *shown = sqlite3_str_new(0);
+  const char *text = (const char *)sqlite3_value_text(e->value);
+  if (strcmp(e->type, "text") == 0) json_append_string(shown, text ? text : "");
+  else if (strcmp(e->type, "true") == 0 || strcmp(e->type, "false") == 0 ||
+           strcmp(e->type, "null") == 0)
+    sqlite3_str_appendall(shown, e->type);
+  else sqlite3_str_appendall(shown, text ? text : "null");
+  char *value = sqlite3_str_finish(shown);
+  char *message = sqlite3_mprintf("claim_train(): option \"%s\" must be %s; "
+                                  "got %s", e->key, allowed,
+                                  value ? value : "");
+  sqlite3_free(value);
+  return message;
 }
 
 static int parse_integer(const Entry *e, sqlite3_int64 low,
@@ -76,7 +86,7 @@ static int parse_integer(const Entry *e, sqlite3_int64 low,
                          char **error) {
   sqlite3_int64 x = sqlite3_value_int64(e->value);
   if (strcmp(e->type, "integer") != 0 || x < low || x > high) {
-    *error = range_error(e->key, allowed, e->value);
+    *error = range_error(e, allowed);
     return 1;
   }
   *out = (int)x;
@@ -93,7 +103,7 @@ static int parse_choice(const Entry *e, const char *const *names,
         *out = values[i];
         return 0;
       }
-  *error = range_error(e->key, allowed, e->value);
+  *error = range_error(e, allowed);
   return 1;
 }
 
@@ -101,7 +111,7 @@ static int parse_boolean(const Entry *e, int *out, char **error) {
   if (strcmp(e->type, "true") == 0) *out = 1;
   else if (strcmp(e->type, "false") == 0) *out = 0;
   else {
-    *error = range_error(e->key, "true or false", e->value);
+    *error = range_error(e, "true or false");
     return 1;
   }
   return 0;
@@ -110,7 +120,7 @@ static int parse_boolean(const Entry *e, int *out, char **error) {
 static int parse_text(const Entry *e, char **out, char **error) {
   const char *text = (const char *)sqlite3_value_text(e->value);
   if (strcmp(e->type, "text") != 0 || !text || !*text) {
-    *error = range_error(e->key, "a non-empty string", e->value);
+    *error = range_error(e, "a non-empty string");
     return 1;
   }
   sqlite3_free(*out);
@@ -140,8 +150,7 @@ static int parse_units(sqlite3 *db, const Entry *e, int *out, char **error) {
     sqlite3_finalize(stmt);
   }
   if (!ok)
-    *error = range_error(e->key, "an array of two integers from 1 to 4096",
-                         e->value);
+    *error = range_error(e, "an array of two integers from 1 to 4096");
   return !ok;
 }
 
@@ -149,8 +158,7 @@ static int parse_columns(sqlite3 *db, const Entry *e, TrainOptions *o,
                          char **error) {
   sqlite3_stmt *stmt;
   if (strcmp(e->type, "object") != 0) {
-    *error = range_error(e->key, "an object mapping roles to column names",
-                         e->value);
+    *error = range_error(e, "an object mapping roles to column names");
     return 1;
   }
   if (sqlite3_prepare_v2(db, "SELECT key, type, value FROM json_each(?1)",
@@ -190,13 +198,14 @@ static int apply(sqlite3 *db, const Entry *e, TrainOptions *o, char **error) {
   const char *k = e->key;
   if (!strcmp(k, "model")) return parse_text(e, &o->model, error);
   if (!strcmp(k, "validation")) {
-    if (!strcmp(e->type, "text"))
+    const char *text = (const char *)sqlite3_value_text(e->value);
+    if (!strcmp(e->type, "text") && text && *text)
       return parse_text(e, &o->validation_source, error);
     double x = sqlite3_value_double(e->value);
     if ((strcmp(e->type, "real") && strcmp(e->type, "integer")) ||
         !(x > 0 && x < 1)) {
-      *error = range_error(k, "a fraction between 0 and 1 (exclusive) or "
-                           "the name of a table or view", e->value);
+      *error = range_error(e, "a fraction between 0 and 1 (exclusive) or "
+                           "the name of a table or view");
       return 1;
     }
     o->validation_fraction = x;
@@ -213,16 +222,18 @@ static int apply(sqlite3 *db, const Entry *e, TrainOptions *o, char **error) {
     double x = sqlite3_value_double(e->value);
     if ((strcmp(e->type, "real") && strcmp(e->type, "integer")) ||
         !(x > 0 && x <= 10)) {
-      *error = range_error(k, "a number greater than 0 and at most 10",
-                           e->value);
+      *error = range_error(e, "a number greater than 0 and at most 10");
       return 1;
     }
     o->learning_rate = x;
     return 0;
   }
   if (!strcmp(k, "seed")) {
-    if (strcmp(e->type, "integer")) {
-      *error = range_error(k, "an integer", e->value);
+    /* json_each reports an integer beyond 64 bits as type "integer" with a
+    ** REAL value, which sqlite3_value_int64() would clamp. */
+    if (strcmp(e->type, "integer") ||
+        sqlite3_value_type(e->value) != SQLITE_INTEGER) {
+      *error = range_error(e, "a 64-bit signed integer");
       return 1;
     }
     o->seed = sqlite3_value_int64(e->value);
@@ -281,14 +292,22 @@ int options_parse(sqlite3 *db, const char *json, TrainOptions *o,
   set_defaults(o, PRESET_DEFAULT);
 
   if (json) {
-    /* Rule 1. */
-    if (sqlite3_prepare_v2(db, "SELECT json_valid(?1), json_type(?1)", -1,
+    /* Rule 1. json_type() raises an error on malformed JSON, so it runs
+    ** only on valid JSON. */
+    if (sqlite3_prepare_v2(db, "SELECT json_valid(?1), CASE WHEN"
+                           " json_valid(?1) THEN json_type(?1) END", -1,
                            &stmt, 0) != SQLITE_OK)
       goto sql_error;
     sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
     if (sqlite3_step(stmt) != SQLITE_ROW) goto sql_error;
     const char *type = (const char *)sqlite3_column_text(stmt, 1);
-    if (!sqlite3_column_int(stmt, 0) || !type || strcmp(type, "object")) {
+    if (!sqlite3_column_int(stmt, 0)) {
+      *error = sqlite3_mprintf("claim_train(): options are not valid JSON: "
+                               "'%.60s'; pass an object such as "
+                               "'{\"epochs\": 10}'", json);
+      goto done;
+    }
+    if (!type || strcmp(type, "object")) {
       *error = sqlite3_mprintf("claim_train(): options must be a JSON object "
                                "such as '{\"epochs\": 10}'; got '%.60s'",
                                json);
