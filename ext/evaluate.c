@@ -104,9 +104,8 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
     goto done;
   }
 
-  int has_rowid;
-  rc = source_prepare(db, "claim_evaluate", source, model->column, &stmt,
-                      &has_rowid, &error);
+  rc = source_prepare(db, "claim_evaluate", source, model_name,
+                      model->column, &stmt, &error);
   sqlite3_int64 rows = 0, skipped = 0, position = 0;
   sqlite3_int64 confusion[2][2] = {{0, 0}, {0, 0}};
   double loss_sum = 0.0;
@@ -116,7 +115,7 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
     sqlite3_value *cell[N_COLUMNS];
     for (int i = 0; i < N_COLUMNS; i++)
       cell[i] = sqlite3_column_value(stmt, i + 1);
-    sqlite3_int64 row = has_rowid ? sqlite3_column_int64(stmt, 0) : position;
+    sqlite3_int64 row = source_row_number(stmt, position);
     int label = parse_label(cell[COLUMN_LABEL]);
     if (label == -1) {
       skipped++;
@@ -128,21 +127,24 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
     for (int c = 0; !problem && c < N_COUNTS; c++) {
       double x;
       int status = parse_count(cell[COLUMN_FIRST_COUNT + c], &x);
-      if (status == VALUE_INVALID) problem = "is not a number";
-      if (status == VALUE_BLOB) problem = "is a BLOB, not a number";
-      if (problem) bad = COLUMN_FIRST_COUNT + c;
+      if (status == VALUE_INVALID || status == VALUE_BLOB) {
+        problem = count_problem(cell[COLUMN_FIRST_COUNT + c], status);
+        bad = COLUMN_FIRST_COUNT + c;
+      }
     }
     for (int i = COLUMN_FIRST_CATEGORY; !problem && i <= COLUMN_TRANSCRIPT;
          i++)
       if (sqlite3_value_type(cell[i]) == SQLITE_BLOB) {
-        problem = "is a BLOB, not text";
+        problem = "is not text";
         bad = i;
       }
     if (problem) {
       char *shown = describe_value(cell[bad]);
       error = sqlite3_mprintf("claim_evaluate(): \"%s\" column \"%s\" row "
-                              "%lld: %s %s", source, model->column[bad],
-                              (long long)row, shown, problem);
+                              "%lld: %s %s; fix the value, or evaluate a "
+                              "view that leaves the row out", source,
+                              model->column[bad], (long long)row, shown,
+                              problem);
       sqlite3_free(shown);
       rc = SQLITE_ERROR;
       break;

@@ -12,7 +12,8 @@
 **   3. A category is compared after trimming ASCII whitespace; NULL is a
 **      missing value (all zeros in the one-hot encoding).
 **   4. A NULL transcript is empty. A BLOB in any column is invalid (rule 2).
-**   5. A row is named by its rowid, or by its position from 1 in a view.
+**   5. A row is named by its rowid, or by its position from 1 in a view or
+**      a WITHOUT ROWID table.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +47,8 @@ static char *build_select(const char *first, const char *source,
 }
 
 int source_prepare(sqlite3 *db, const char *function, const char *source,
-                   char *const *column, sqlite3_stmt **stmt, int *has_rowid,
-                   char **error) {
+                   const char *model, char *const *column,
+                   sqlite3_stmt **stmt, char **error) {
   sqlite3_stmt *probe = 0;
   char *sql = sqlite3_mprintf("SELECT * FROM \"%w\" LIMIT 0", source);
   if (!sql) return SQLITE_NOMEM;
@@ -69,33 +70,43 @@ int source_prepare(sqlite3 *db, const char *function, const char *source,
       sqlite3_str_appendf(list, "%s\"%s\"", k ? ", " : "",
                           sqlite3_column_name(probe, k));
     char *names = sqlite3_str_finish(list);
-    *error = sqlite3_mprintf(
-        "%s(): \"%s\" has no column \"%s\" (the %s); its columns are %s; "
-        "name the right one with the option '{\"columns\": {\"%s\": "
-        "\"...\"}}'", function, source, column[i], column_role[i],
-        names ? names : "", column_role[i]);
+    if (model)
+      *error = sqlite3_mprintf(
+          "%s(): \"%s\" has no column \"%s\", which model \"%s\" reads "
+          "as its %s; its columns are %s; evaluate a view that selects a "
+          "column named \"%s\"", function, source, column[i], model,
+          column_role[i], names ? names : "", column[i]);
+    else
+      *error = sqlite3_mprintf(
+          "%s(): \"%s\" has no column \"%s\" for the role %s; its columns "
+          "are %s; name the right one with the option '{\"columns\": "
+          "{\"%s\": \"...\"}}'", function, source, column[i],
+          column_role[i], names ? names : "", column_role[i]);
     sqlite3_free(names);
     sqlite3_finalize(probe);
     return SQLITE_ERROR;
   }
   sqlite3_finalize(probe);
 
-  /* A table has a rowid to name rows by; a view or WITHOUT ROWID table
-  ** does not, and falls back to positions. */
+  /* A table has a rowid to name rows by. A view has one too, but it is
+  ** NULL, and a WITHOUT ROWID table has none, so the statement selects
+  ** NULL instead (see source_row_number). */
   for (int attempt = 0; attempt < 2; attempt++) {
     char *sql = build_select(attempt == 0 ? "rowid" : "NULL", source, column);
     if (!sql) return SQLITE_NOMEM;
     rc = sqlite3_prepare_v2(db, sql, -1, stmt, 0);
     sqlite3_free(sql);
-    if (rc == SQLITE_OK) {
-      *has_rowid = attempt == 0;
-      break;
-    }
+    if (rc == SQLITE_OK) break;
   }
   if (rc != SQLITE_OK)
     *error = sqlite3_mprintf("%s(): reading \"%s\" failed: %s", function,
                              source, sqlite3_errmsg(db));
   return rc;
+}
+
+sqlite3_int64 source_row_number(sqlite3_stmt *stmt, sqlite3_int64 position) {
+  if (sqlite3_column_type(stmt, 0) == SQLITE_NULL) return position;
+  return sqlite3_column_int64(stmt, 0);
 }
 
 static int grow_rows(RawRows *rows) {
@@ -133,6 +144,12 @@ static int push_tokens(RawRows *rows, size_t n) {
   return 0;
 }
 
+const char *count_problem(sqlite3_value *value, int status) {
+  if (status == VALUE_INVALID && sqlite3_value_type(value) == SQLITE_FLOAT)
+    return "is not a finite number";
+  return "is not a number";
+}
+
 /* Reports an invalid cell (rule 2); returns 1 to skip the row instead. */
 static int invalid_cell(SourceReader *r, const char *source, int column,
                         sqlite3_int64 row, sqlite3_value *value,
@@ -154,15 +171,14 @@ static int invalid_cell(SourceReader *r, const char *source, int column,
 int source_read(SourceReader *r, const char *source, RawRows *rows,
                 char **error) {
   sqlite3_stmt *stmt = 0;
-  int has_rowid;
-  int rc = source_prepare(r->db, r->function, source, r->column, &stmt,
-                          &has_rowid, error);
+  int rc = source_prepare(r->db, r->function, source, 0, r->column, &stmt,
+                          error);
   if (rc != SQLITE_OK) return rc;
 
   sqlite3_int64 position = 0;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     position++;
-    sqlite3_int64 row = has_rowid ? sqlite3_column_int64(stmt, 0) : position;
+    sqlite3_int64 row = source_row_number(stmt, position);
     sqlite3_value *cell[N_COLUMNS];
     for (int i = 0; i < N_COLUMNS; i++)
       cell[i] = sqlite3_column_value(stmt, i + 1);
@@ -193,9 +209,7 @@ int source_read(SourceReader *r, const char *source, RawRows *rows,
       sqlite3_value *v = cell[COLUMN_FIRST_COUNT + c];
       int status = parse_count(v, &count[c]);
       if (status == VALUE_OK) continue;
-      const char *problem = status == VALUE_NULL ? "is missing"
-                            : status == VALUE_BLOB ? "is a BLOB, not a number"
-                                                   : "is not a number";
+      const char *problem = count_problem(v, status);
       if (!invalid_cell(r, source, COLUMN_FIRST_COUNT + c, row, v, problem,
                         error)) {
         rc = SQLITE_ERROR;
@@ -207,7 +221,7 @@ int source_read(SourceReader *r, const char *source, RawRows *rows,
     /* Rules 3 and 4. */
     for (int i = COLUMN_FIRST_CATEGORY; i <= COLUMN_TRANSCRIPT && !skip; i++)
       if (sqlite3_value_type(cell[i]) == SQLITE_BLOB) {
-        if (!invalid_cell(r, source, i, row, cell[i], "is a BLOB, not text",
+        if (!invalid_cell(r, source, i, row, cell[i], "is not text",
                           error)) {
           rc = SQLITE_ERROR;
           goto done;

@@ -11,11 +11,24 @@
 ** Prepares SELECT <rowid or NULL>, <the N_COLUMNS columns> FROM source.
 ** Identifiers are quoted, so any name is only ever a name. On error sets
 ** *error: a missing source, or a missing column with the list of the
-** columns the source has. *has_rowid is 0 for a view.
+** columns the source has. model names the trained model whose columns
+** claim_evaluate() reads, or is NULL in claim_train(); it picks the fix
+** that the message suggests.
 */
 int source_prepare(sqlite3 *db, const char *function, const char *source,
-                   char *const *column, sqlite3_stmt **stmt, int *has_rowid,
-                   char **error);
+                   const char *model, char *const *column,
+                   sqlite3_stmt **stmt, char **error);
+
+/*
+** Returns the number that names the current row of a source_prepare()
+** statement in messages: its rowid, or its position from 1 when the
+** source has no rowid (a view or a WITHOUT ROWID table).
+*/
+sqlite3_int64 source_row_number(sqlite3_stmt *stmt, sqlite3_int64 position);
+
+/* The problem of a count that parse_count() rejected with status, as the
+** end of a message: "is not a number" or "is not a finite number". */
+const char *count_problem(sqlite3_value *value, int status);
 
 /* Rows as read: counts, category and token ids from the interners. */
 typedef struct RawRows {
