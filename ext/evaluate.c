@@ -153,7 +153,8 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
     double logit;
     rc = model_logit(ctx, model, cell + COLUMN_FIRST_COUNT, &logit);
     if (rc != SQLITE_OK) break;
-    int predicted = logit > 0;
+    /* The rule of claim_predict(): claim when P(claim) > 0.5. */
+    int predicted = sigmoid(-logit) > 0.5 ? 0 : 1;
     confusion[label][predicted]++;
     loss_sum += bce_logit_loss(logit, label);
     rows++;

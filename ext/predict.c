@@ -14,10 +14,11 @@
 **   3. A NULL count is imputed by the training mean (its normalized value
 **      is 0), a NULL category is an unseen value (all zeros), and a NULL
 **      transcript is empty. A row whose eight features are all NULL gives
-**      NULL.
+**      NULL, but the model must still exist.
 **   4. A count that is not a number, and a BLOB anywhere, is an error that
 **      names the argument and the value.
 */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,14 @@ int model_logit(ClaimContext *ctx, Model *model, sqlite3_value **features,
   }
   encoder_tabular(enc, count, category, ctx->tabular);
 
+  /* Without a transform, a count far outside the training range (such as
+  ** 1e300) overflows the float feature to infinity, and the network would
+  ** turn that into a NaN logit. The largest float keeps it finite, and the
+  ** prediction saturates instead. */
+  for (int c = 0; c < N_COUNTS; c++)
+    if (isinf(ctx->tabular[c]))
+      ctx->tabular[c] = ctx->tabular[c] > 0 ? FLT_MAX : -FLT_MAX;
+
   sqlite3_value *t = features[N_COUNTS + N_CATEGORIES];
   const char *text = 0;
   int bytes = 0;
@@ -220,8 +229,9 @@ static int predict_row(sqlite3_context *context, const char *function,
     sqlite3_free(shown);
     return -1;
   }
-  if (all_null) return 0;
 
+  /* The model is loaded even for a row of NULLs, so that a misspelled
+  ** model name is an error on every row. */
   char *error = 0;
   Model *model = context_model(ctx, db, function, name, &error);
   if (!model) {
@@ -233,6 +243,7 @@ static int predict_row(sqlite3_context *context, const char *function,
     }
     return -1;
   }
+  if (all_null) return 0;
   if (model_logit(ctx, model, argv + first, logit) != SQLITE_OK) {
     sqlite3_result_error_nomem(context);
     return -1;
@@ -245,10 +256,13 @@ void claim_predict_function(sqlite3_context *context, int argc,
   double logit;
   int status = predict_row(context, "claim_predict", argc, argv, &logit);
   if (status == 0) sqlite3_result_null(context);
-  /* The network's positive class is opinion, as in the notebook. */
+  /* The network's positive class is opinion, as in the notebook. The label
+  ** is read from the probability that claim_probability() returns, not
+  ** from the sign of the logit: sigmoid() rounds a logit within about
+  ** 1e-16 of 0 to exactly 0.5, and the two functions must agree. */
   if (status == 1)
-    sqlite3_result_text(context, logit > 0 ? "opinion" : "claim", -1,
-                        SQLITE_STATIC);
+    sqlite3_result_text(context, sigmoid(-logit) > 0.5 ? "claim" : "opinion",
+                        -1, SQLITE_STATIC);
 }
 
 void claim_probability_function(sqlite3_context *context, int argc,
