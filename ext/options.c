@@ -68,11 +68,13 @@ typedef struct Entry {
 static char *range_error(const Entry *e, const char *allowed) {
   sqlite3_str *shown = sqlite3_str_new(0);
   const char *text = (const char *)sqlite3_value_text(e->value);
-  if (strcmp(e->type, "text") == 0) json_append_string(shown, text ? text : "");
+  if (strcmp(e->type, "text") == 0)
+    json_append_string(shown, text ? text : "");
   else if (strcmp(e->type, "true") == 0 || strcmp(e->type, "false") == 0 ||
            strcmp(e->type, "null") == 0)
     sqlite3_str_appendall(shown, e->type);
-  else sqlite3_str_appendall(shown, text ? text : "null");
+  else
+    sqlite3_str_appendall(shown, text ? text : "null");
   char *value = sqlite3_str_finish(shown);
   char *message = sqlite3_mprintf("claim_train(): option \"%s\" must be %s; "
                                   "got %s", e->key, allowed,

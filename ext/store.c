@@ -340,7 +340,8 @@ static int load_vocabulary(sqlite3 *db, const char *name, const char *feature,
     sqlite3_int64 id = sqlite3_column_int64(stmt, 0);
     const char *token = (const char *)sqlite3_column_text(stmt, 1);
     int bytes = sqlite3_column_bytes(stmt, 1);
-    if (id != vocab->size || !token) {
+    if (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER ||
+        id != vocab->size || !token) {
       *problem = sqlite3_mprintf("vocabulary of \"%s\" has no token_id %d",
                                  feature, vocab->size);
       rc = SQLITE_CORRUPT;
@@ -381,11 +382,11 @@ static int load_settings(sqlite3 *db, Model *model, char **problem) {
   model->generation = sqlite3_column_int64(stmt, 5);
   rc = SQLITE_CORRUPT;
   if (version > CLAIM_FORMAT_VERSION || version < 1) {
-    *problem = sqlite3_mprintf("format_version %d is not supported by this "
-                               "build, which reads version %d; retrain the "
-                               "model or upgrade the extension",
-                               version, CLAIM_FORMAT_VERSION);
-    rc = SQLITE_ERROR;
+    /* Not damage: a newer build may have written it (rule 1). */
+    *problem = sqlite3_mprintf("has format_version %d, but this build reads "
+                               "only version %d", version,
+                               CLAIM_FORMAT_VERSION);
+    rc = SQLITE_FORMAT;
   } else if (!preset || (strcmp(preset, "default") &&
                          strcmp(preset, "notebook"))) {
     *problem = sqlite3_mprintf("unknown preset \"%s\"", preset ? preset : "");
@@ -428,8 +429,15 @@ static int load_settings(sqlite3 *db, Model *model, char **problem) {
     }
     sqlite3_bind_text(stmt, 1, model->name, -1, SQLITE_STATIC);
     const char *column = default_column[i];
-    if (sqlite3_step(stmt) == SQLITE_ROW &&
-        sqlite3_column_type(stmt, 0) == SQLITE_TEXT)
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+      /* json_extract() raises an error on malformed JSON. */
+      *problem = sqlite3_mprintf("options: %s", sqlite3_errmsg(db));
+      sqlite3_finalize(stmt);
+      return SQLITE_CORRUPT;
+    }
+    rc = SQLITE_OK;
+    if (sqlite3_column_type(stmt, 0) == SQLITE_TEXT)
       column = (const char *)sqlite3_column_text(stmt, 0);
     model->column[i] = sqlite3_mprintf("%s", column);
     sqlite3_finalize(stmt);
@@ -485,7 +493,7 @@ static int load_weights(sqlite3 *db, Model *model, char **problem) {
   Encoder *enc = &model->encoder;
   Network *net = &model->network;
   sqlite3_stmt *stmt;
-  int rows[N_TENSORS], cols[N_TENSORS];
+  sqlite3_int64 rows[N_TENSORS], cols[N_TENSORS];
   const void *data[N_TENSORS] = {0};
   int bytes[N_TENSORS] = {0};
   int rc = sqlite3_prepare_v2(db,
@@ -507,31 +515,36 @@ static int load_weights(sqlite3 *db, Model *model, char **problem) {
       sqlite3_finalize(stmt);
       return SQLITE_CORRUPT;
     }
-    sqlite3_int64 r = sqlite3_column_int64(stmt, 0);
-    sqlite3_int64 c = sqlite3_column_int64(stmt, 1);
-    rows[k] = r > 0 && r < (1 << 24) ? (int)r : -1;
-    cols[k] = c > 0 && c < (1 << 16) ? (int)c : -1;
+    rows[k] = sqlite3_column_int64(stmt, 0);
+    cols[k] = sqlite3_column_int64(stmt, 1);
     sqlite3_reset(stmt);
+    /* The widest layer that claim_train() makes has 4096 units. */
+    if (rows[k] < 1 || rows[k] >= (1 << 24) || cols[k] < 1 ||
+        cols[k] > 4096) {
+      *problem = sqlite3_mprintf("tensor \"%s\" has the invalid shape "
+                                 "%lldx%lld", tensor_name[k],
+                                 (long long)rows[k], (long long)cols[k]);
+      sqlite3_finalize(stmt);
+      return SQLITE_CORRUPT;
+    }
   }
   shape.n_tabular = encoder_tabular_width(enc);
   shape.n_text = encoder_text_width(enc);
-  shape.tabular_units[0] = cols[TENSOR_TABULAR_KERNEL_1];
-  shape.tabular_units[1] = cols[TENSOR_TABULAR_KERNEL_2];
-  shape.text_units[0] = cols[TENSOR_TEXT_KERNEL_1];
-  shape.text_units[1] = cols[TENSOR_TEXT_KERNEL_2];
-  if (shape.tabular_units[0] < 0 || shape.tabular_units[1] < 0 ||
-      shape.text_units[0] < 0 || shape.text_units[1] < 0 ||
-      network_init(net, &shape)) {
-    *problem = sqlite3_mprintf("tensor shapes are invalid");
+  shape.tabular_units[0] = (int)cols[TENSOR_TABULAR_KERNEL_1];
+  shape.tabular_units[1] = (int)cols[TENSOR_TABULAR_KERNEL_2];
+  shape.text_units[0] = (int)cols[TENSOR_TEXT_KERNEL_1];
+  shape.text_units[1] = (int)cols[TENSOR_TEXT_KERNEL_2];
+  if (network_init(net, &shape)) {
     sqlite3_finalize(stmt);
-    return SQLITE_CORRUPT;
+    return SQLITE_NOMEM;
   }
   net->sparse_text = enc->text_mode == TEXT_BAG;
   for (int k = 0; k < N_TENSORS; k++) {
     if (rows[k] != net->rows[k] || cols[k] != net->cols[k]) {
-      *problem = sqlite3_mprintf("tensor \"%s\" is %dx%d, expected %dx%d",
-                                 tensor_name[k], rows[k], cols[k],
-                                 net->rows[k], net->cols[k]);
+      *problem = sqlite3_mprintf("tensor \"%s\" is %lldx%lld, expected "
+                                 "%dx%d", tensor_name[k], (long long)rows[k],
+                                 (long long)cols[k], net->rows[k],
+                                 net->cols[k]);
       sqlite3_finalize(stmt);
       return SQLITE_CORRUPT;
     }
@@ -547,8 +560,21 @@ static int load_weights(sqlite3 *db, Model *model, char **problem) {
       data[k] = sqlite3_column_blob(stmt, 2);
       bytes[k] = sqlite3_column_bytes(stmt, 2);
     }
-    if (rc != SQLITE_ROW || sqlite3_column_type(stmt, 2) != SQLITE_BLOB ||
-        (size_t)bytes[k] != n * 8 || !data[k]) {
+    if (rc != SQLITE_ROW) {
+      *problem = sqlite3_mprintf("tensor \"%s\" is missing", tensor_name[k]);
+      sqlite3_finalize(stmt);
+      return SQLITE_CORRUPT;
+    }
+    if (sqlite3_column_type(stmt, 2) != SQLITE_BLOB) {
+      static const char *const type_name[] = {"", "an INTEGER", "a REAL",
+                                              "TEXT", "", "NULL"};
+      *problem = sqlite3_mprintf("tensor \"%s\" holds %s, not a BLOB",
+                                 tensor_name[k],
+                                 type_name[sqlite3_column_type(stmt, 2)]);
+      sqlite3_finalize(stmt);
+      return SQLITE_CORRUPT;
+    }
+    if ((size_t)bytes[k] != n * 8 || !data[k]) {
       *problem = sqlite3_mprintf("tensor \"%s\" has %d bytes, expected %lld",
                                  tensor_name[k], bytes[k],
                                  (long long)(n * 8));
@@ -591,6 +617,14 @@ int store_load_model(sqlite3 *db, const char *function, const char *name,
                              "train one with claim_train()", function, name,
                              names ? names : "none");
     sqlite3_free(names);
+    model_free(model);
+    return SQLITE_ERROR;
+  }
+  if (rc == SQLITE_FORMAT) {
+    *error = sqlite3_mprintf("%s(): model \"%s\" %s; upgrade the extension, "
+                             "or train the model again with claim_train()",
+                             function, name, problem);
+    sqlite3_free(problem);
     model_free(model);
     return SQLITE_ERROR;
   }
