@@ -8,7 +8,13 @@
 ** Rules:
 **   1. Nothing is written until training has finished. The model's rows are
 **      then replaced inside one savepoint, so an error, an interruption or
-**      a crash leaves the previous model of that name complete.
+**      a crash leaves the previous model of that name complete. SQLite
+**      refuses a savepoint while a statement that writes is running, as in
+**      CREATE TABLE t AS SELECT claim_train(...). Outside a transaction
+**      the rows are then written as part of that statement, and its
+**      failure rolls back its whole transaction. Inside an open
+**      transaction a failure would keep the rows written so far, so such
+**      a call is an error, raised before training.
 **   2. The vocabularies, the category lookups and the normalization are
 **      learned from the training rows only, never the validation rows.
 **   3. A random validation fraction holds out ceil(fraction * rows) rows,
@@ -194,8 +200,33 @@ static int encode_rows(TrainJob *job, int validation, Dataset *data) {
   return SQLITE_OK;
 }
 
+/*
+** Checks that the normalization of every count is finite. Without a
+** transform, counts near 1e300 give a variance beyond the range of a
+** double, and the stored model could never be loaded.
+*/
+static int check_normalization(TrainJob *job, char **error) {
+  const Encoder *enc = &job->model->encoder;
+  for (int c = 0; c < N_COUNTS; c++) {
+    if (isfinite(enc->mean[c]) && isfinite(enc->variance[c])) continue;
+    double largest = 0;
+    for (int r = 0; r < job->rows.n; r++) {
+      double x = fabs(job->rows.count[(size_t)r * N_COUNTS + c]);
+      if (!job->is_validation[r] && x > largest) largest = x;
+    }
+    *error = sqlite3_mprintf("claim_train(): column \"%s\" has counts up to "
+                             "%g, too large to normalize without a "
+                             "transform; pass '{\"count_transform\": "
+                             "\"log1p\"}' or fix the values",
+                             job->options.column[COLUMN_FIRST_COUNT + c],
+                             largest);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
 /* Learns the encoder from the training rows and encodes both sides. */
-static int fit_encoder(TrainJob *job) {
+static int fit_encoder(TrainJob *job, char **error) {
   TrainOptions *o = &job->options;
   Encoder *enc = &job->model->encoder;
   enc->transform = o->transform;
@@ -224,6 +255,8 @@ static int fit_encoder(TrainJob *job) {
   }
   encoder_fit_counts(enc, values, n_train);
   free(values);
+  rc = check_normalization(job, error);
+  if (rc != SQLITE_OK) return rc;
 
   rc = encode_rows(job, 0, &job->train);
   if (rc == SQLITE_OK) rc = encode_rows(job, 1, &job->val);
@@ -310,6 +343,32 @@ void claim_train_function(sqlite3_context *context, int argc,
   }
   TrainOptions *o = &job.options;
 
+  /* Rule 1: whether the model can be saved inside a savepoint does not
+  ** change during the call, so learn it before the training. */
+  int use_savepoint = 1;
+  rc = sqlite3_exec(job.db, "SAVEPOINT claim_train", 0, 0, 0);
+  if (rc == SQLITE_OK) {
+    /* Nothing was written, so a failed RELEASE can roll back instead. */
+    rc = sqlite3_exec(job.db, "RELEASE claim_train", 0, 0, 0);
+    if (rc != SQLITE_OK) in_savepoint = 1;
+  }
+  if (rc == SQLITE_BUSY && !in_savepoint && sqlite3_get_autocommit(job.db)) {
+    use_savepoint = 0;
+  } else if (rc == SQLITE_BUSY && !in_savepoint) {
+    error = sqlite3_mprintf("claim_train(): cannot save model \"%s\" from a "
+                            "statement that writes inside a transaction, "
+                            "because SQLite allows no savepoint there; call "
+                            "claim_train() in a SELECT of its own",
+                            o->model);
+    rc = SQLITE_ERROR;
+    goto done;
+  } else if (rc != SQLITE_OK) {
+    error = sqlite3_mprintf("claim_train(): starting a savepoint failed: %s",
+                            sqlite3_errmsg(job.db));
+    rc = SQLITE_ERROR;
+    goto done;
+  }
+
   /* Read the source, then the validation table if one is named. */
   SourceReader reader = {job.db, job.ctx, "claim_train", o->column,
                          o->skip_invalid, {&job.category[0],
@@ -353,9 +412,13 @@ void claim_train_function(sqlite3_context *context, int argc,
     goto done;
   }
   if (n_train == 0) {
-    error = sqlite3_mprintf("claim_train(): validation fraction %g leaves no "
-                            "training rows of %d; lower it",
-                            o->validation_fraction, n_source);
+    /* Only a fraction can get here: it holds out at least one row. */
+    error = sqlite3_mprintf("claim_train(): \"%s\" has %d labelled row%s, "
+                            "too few to hold out a validation fraction of "
+                            "%g and still train; add rows or name a "
+                            "validation table", source, n_source,
+                            n_source == 1 ? "" : "s",
+                            o->validation_fraction);
     rc = SQLITE_ERROR;
     goto done;
   }
@@ -375,7 +438,7 @@ void claim_train_function(sqlite3_context *context, int argc,
   job.model->name = sqlite3_mprintf("%s", o->model);
   if (!job.model->name) goto nomem;
   job.model->preset = o->preset;
-  rc = fit_encoder(&job);
+  rc = fit_encoder(&job, &error);
   if (rc != SQLITE_OK) goto done;
   raw_rows_free(&job.rows);
 
@@ -413,22 +476,26 @@ void claim_train_function(sqlite3_context *context, int argc,
                         reader.skipped_label + reader.skipped_invalid,
                         epochs_run, best_epoch, now_seconds() - started,
                         job.history};
-  rc = sqlite3_exec(job.db, "SAVEPOINT claim_train", 0, 0, 0);
-  if (rc != SQLITE_OK) {
-    error = sqlite3_mprintf("claim_train(): starting a savepoint failed: %s",
-                            sqlite3_errmsg(job.db));
-    goto done;
+  if (use_savepoint) {
+    rc = sqlite3_exec(job.db, "SAVEPOINT claim_train", 0, 0, 0);
+    if (rc != SQLITE_OK) {
+      error = sqlite3_mprintf("claim_train(): starting a savepoint failed: "
+                              "%s", sqlite3_errmsg(job.db));
+      goto done;
+    }
+    in_savepoint = 1;
   }
-  in_savepoint = 1;
   rc = store_write_model(job.db, job.model, &record, &error);
   if (rc != SQLITE_OK) goto done;
-  rc = sqlite3_exec(job.db, "RELEASE claim_train", 0, 0, 0);
-  if (rc != SQLITE_OK) {
-    error = sqlite3_mprintf("claim_train(): committing model \"%s\" failed: "
-                            "%s", o->model, sqlite3_errmsg(job.db));
-    goto done;
+  if (in_savepoint) {
+    rc = sqlite3_exec(job.db, "RELEASE claim_train", 0, 0, 0);
+    if (rc != SQLITE_OK) {
+      error = sqlite3_mprintf("claim_train(): committing model \"%s\" "
+                              "failed: %s", o->model, sqlite3_errmsg(job.db));
+      goto done;
+    }
+    in_savepoint = 0;
   }
-  in_savepoint = 0;
   context_forget_models(job.ctx);
 
   summary = summary_json(&job, &record, &reader);
