@@ -1,9 +1,9 @@
 /*
 ** Memory use of claim_predict() over a million calls that mix valid rows
-** with every error path. The errors are a count that is not a number, a
-** BLOB count, a BLOB transcript, a model name that is not TEXT, an unknown
-** model and eight NULLs. The unknown model has a new name each time, so a
-** cache of misses would grow.
+** with every error path and with rows of eight NULLs, which return NULL.
+** The errors are a count that is not a number, a BLOB count, a BLOB
+** transcript, a model name that is not TEXT and an unknown model. The
+** unknown model has a new name each time, so a cache of misses would grow.
 **
 **   SQLTEST_EXTENSION=build/claim build/integration_memory
 **
