@@ -25,6 +25,12 @@ ifeq ($(SANITIZE),1)
   BUILD := build/sanitize
   CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
             -fno-sanitize-recover=undefined
+  # sqltest and the integration programs link the ASan runtime, but the
+  # system sqlite3 CLI that `.shell sqlite3 ...` test lines run does not,
+  # and it aborts when it loads the sanitized extension. The test run puts
+  # $(BUILD)/bin first on PATH, where a wrapper preloads the runtime.
+  TEST_TOOLS = $(BUILD)/bin/sqlite3
+  TEST_PATH = PATH="$(abspath $(BUILD))/bin:$$PATH"
 endif
 
 EXT_SOURCES = $(wildcard ext/*.c)
@@ -69,9 +75,16 @@ $(BUILD):
 	mkdir -p $(BUILD)
 
 test: deps $(BUILD)/claim.so $(BUILD)/sqltest $(UNIT_TESTS) $(INTEGRATION_TESTS) \
-      fixtures/videos.csv
-	SQLTEST=$(BUILD)/sqltest SQLTEST_EXTENSION=$(BUILD)/claim \
+      fixtures/videos.csv $(TEST_TOOLS)
+	$(TEST_PATH) SQLTEST=$(BUILD)/sqltest SQLTEST_EXTENSION=$(BUILD)/claim \
 	  UNIT_TESTS="$(UNIT_TESTS) $(INTEGRATION_TESTS)" bash tests/run
+
+# The sqlite3 CLI with the ASan runtime preloaded, for SANITIZE=1.
+$(BUILD)/bin/sqlite3: | $(BUILD)
+	mkdir -p $(BUILD)/bin
+	printf '#!/bin/sh\nLD_PRELOAD="%s$${LD_PRELOAD:+ $$LD_PRELOAD}" exec %s "$$@"\n' \
+	  "$$($(CC) -print-file-name=libasan.so)" "$$(command -v sqlite3)" > $@
+	chmod +x $@
 
 DATA ?= fixtures/videos.csv
 demo: deps $(BUILD)/claim.so fixtures/videos.csv
