@@ -94,7 +94,11 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
                               : "default";
   Model *model = context_model(ctx, db, "claim_evaluate", name, &error);
   if (!model) {
-    rc = error ? SQLITE_ERROR : SQLITE_NOMEM;
+    /* Loading fails under sqlite3_interrupt(), whatever the message says. */
+    sqlite3_stmt *probe = 0;
+    int interrupted = claim_interrupted(db, &probe);
+    sqlite3_finalize(probe);
+    rc = interrupted ? SQLITE_INTERRUPT : error ? SQLITE_ERROR : SQLITE_NOMEM;
     goto done;
   }
   /* The model's name is copied: the cache may drop it on reload. */

@@ -167,8 +167,8 @@ static int parse_columns(sqlite3 *db, const Entry *e, TrainOptions *o,
                          -1, &stmt, 0) != SQLITE_OK)
     return 1;
   sqlite3_bind_value(stmt, 1, e->value);
-  int rc = 0;
-  while (!rc && sqlite3_step(stmt) == SQLITE_ROW) {
+  int rc = 0, step = SQLITE_DONE;
+  while (!rc && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
     const char *role = (const char *)sqlite3_column_text(stmt, 0);
     const char *type = (const char *)sqlite3_column_text(stmt, 1);
     const char *name = (const char *)sqlite3_column_text(stmt, 2);
@@ -192,6 +192,7 @@ static int parse_columns(sqlite3 *db, const Entry *e, TrainOptions *o,
       if (!o->column[found]) rc = 1;
     }
   }
+  if (!rc && step != SQLITE_DONE) rc = 1;
   sqlite3_finalize(stmt);
   return rc;
 }
@@ -289,7 +290,7 @@ static int apply(sqlite3 *db, const Entry *e, TrainOptions *o, char **error) {
 int options_parse(sqlite3 *db, const char *json, TrainOptions *o,
                   char **error) {
   sqlite3_stmt *stmt = 0;
-  int rc = 1;
+  int rc = SQLITE_ERROR;
   memset(o, 0, sizeof(*o));
   set_defaults(o, PRESET_DEFAULT);
 
@@ -341,25 +342,44 @@ int options_parse(sqlite3 *db, const char *json, TrainOptions *o,
                            -1, &stmt, 0) != SQLITE_OK)
       goto sql_error;
     sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
       Entry e = {(const char *)sqlite3_column_text(stmt, 0),
                  (const char *)sqlite3_column_text(stmt, 1),
                  sqlite3_column_value(stmt, 2)};
       if (!e.key || !e.type) goto sql_error;
-      if (apply(db, &e, o, error)) goto done;
+      if (apply(db, &e, o, error)) {
+        if (*error) goto done;
+        goto sql_error;
+      }
     }
+    if (step != SQLITE_DONE) goto sql_error;
   }
 
+  rc = SQLITE_OK;
   if (!o->model) o->model = sqlite3_mprintf("default");
-  for (int i = 0; i < N_COLUMNS; i++)
+  if (!o->model) rc = SQLITE_NOMEM;
+  for (int i = 0; i < N_COLUMNS; i++) {
     if (!o->column[i]) o->column[i] = sqlite3_mprintf("%s", default_column[i]);
-  rc = 0;
+    if (!o->column[i]) rc = SQLITE_NOMEM;
+  }
   goto done;
 
 sql_error:
-  if (!*error)
-    *error = sqlite3_mprintf("claim_train(): reading the options failed: %s",
-                             sqlite3_errmsg(db));
+  /* A statement failed, or a helper failed without a message: an
+  ** interrupt, a lack of memory, or an error to report as it is. */
+  switch (sqlite3_errcode(db)) {
+    case SQLITE_INTERRUPT:
+      rc = SQLITE_INTERRUPT;
+      break;
+    case SQLITE_OK:
+    case SQLITE_NOMEM:
+      rc = SQLITE_NOMEM;
+      break;
+    default:
+      *error = sqlite3_mprintf("claim_train(): reading the options failed: "
+                               "%s", sqlite3_errmsg(db));
+  }
 done:
   sqlite3_finalize(stmt);
   return rc;

@@ -27,8 +27,9 @@ typedef struct TrainOptions {
 } TrainOptions;
 
 /*
-** Fills options from json (NULL for none). On error returns non-zero and
-** sets *error to a message naming the key and its allowed values.
+** Fills options from json (NULL for none). Returns SQLITE_OK; SQLITE_ERROR
+** with *error set to a message naming the key and its allowed values;
+** SQLITE_NOMEM; or SQLITE_INTERRUPT after sqlite3_interrupt().
 */
 int options_parse(sqlite3 *db, const char *json, TrainOptions *options,
                   char **error);

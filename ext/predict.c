@@ -235,12 +235,19 @@ static int predict_row(sqlite3_context *context, const char *function,
   char *error = 0;
   Model *model = context_model(ctx, db, function, name, &error);
   if (!model) {
-    if (error) {
+    /* Loading fails under sqlite3_interrupt(), whatever the message says. */
+    sqlite3_stmt *probe = 0;
+    int interrupted = claim_interrupted(db, &probe);
+    sqlite3_finalize(probe);
+    if (interrupted) {
+      sqlite3_result_error(context, "interrupted", -1);
+      sqlite3_result_error_code(context, SQLITE_INTERRUPT);
+    } else if (error) {
       sqlite3_result_error(context, error, -1);
-      sqlite3_free(error);
     } else {
       sqlite3_result_error_nomem(context);
     }
+    sqlite3_free(error);
     return -1;
   }
   if (all_null) return 0;

@@ -54,6 +54,7 @@ int source_prepare(sqlite3 *db, const char *function, const char *source,
   if (!sql) return SQLITE_NOMEM;
   int rc = sqlite3_prepare_v2(db, sql, -1, &probe, 0);
   sqlite3_free(sql);
+  if (rc == SQLITE_INTERRUPT || rc == SQLITE_NOMEM) return rc;
   if (rc != SQLITE_OK) {
     if (strstr(sqlite3_errmsg(db), "no such table"))
       *error = sqlite3_mprintf("%s(): no such table or view: \"%s\"",
@@ -96,9 +97,10 @@ int source_prepare(sqlite3 *db, const char *function, const char *source,
     if (!sql) return SQLITE_NOMEM;
     rc = sqlite3_prepare_v2(db, sql, -1, stmt, 0);
     sqlite3_free(sql);
-    if (rc == SQLITE_OK) break;
+    if (rc == SQLITE_OK || rc == SQLITE_INTERRUPT || rc == SQLITE_NOMEM)
+      break;
   }
-  if (rc != SQLITE_OK)
+  if (rc != SQLITE_OK && rc != SQLITE_INTERRUPT && rc != SQLITE_NOMEM)
     *error = sqlite3_mprintf("%s(): reading \"%s\" failed: %s", function,
                              source, sqlite3_errmsg(db));
   return rc;

@@ -22,7 +22,9 @@
 **      gives bit-identical weights.
 **   4. Training needs at least one row of each class and at least one
 **      validation row; otherwise it is an error.
-**   5. sqlite3_interrupt() stops training between two batches.
+**   5. sqlite3_interrupt() stops training between two batches. An
+**      interrupt while the model is saved rolls back the whole transaction,
+**      as SQLite does for any interrupted statement that writes.
 */
 #include <math.h>
 #include <stdio.h>
@@ -56,6 +58,7 @@ typedef struct TrainJob {
   ClaimContext *ctx;
   sqlite3 *db;
   sqlite3_stmt *interrupt_probe;
+  sqlite3_stmt *abort_transaction;  /* see roll_back_savepoint() */
 } TrainJob;
 
 static void job_free(TrainJob *job) {
@@ -74,6 +77,57 @@ static void job_free(TrainJob *job) {
   free(job->history);
   sqlite3_free(job->options_json);
   sqlite3_finalize(job->interrupt_probe);
+  sqlite3_finalize(job->abort_transaction);
+}
+
+/*
+** Returns non-zero while a statement that writes runs on db, such as the
+** caller's CREATE TABLE ... AS SELECT claim_train(...). SQLite refuses a
+** savepoint then ("cannot open savepoint - SQL statements in progress").
+*/
+static int write_in_progress(sqlite3 *db) {
+  for (sqlite3_stmt *s = sqlite3_next_stmt(db, 0); s;
+       s = sqlite3_next_stmt(db, s))
+    if (sqlite3_stmt_busy(s) && !sqlite3_stmt_readonly(s)) return 1;
+  return 0;
+}
+
+/*
+** Opens the savepoint that saving the model runs in (rule 1), after
+** preparing the statement that roll_back_savepoint() may need.
+*/
+static int open_savepoint(TrainJob *job, char **error) {
+  int rc = store_create_schema(job->db, error);
+  if (rc != SQLITE_OK) return rc;
+  rc = sqlite3_prepare_v2(job->db, "DELETE FROM claim_models WHERE 0", -1,
+                          &job->abort_transaction, 0);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(job->db, "SAVEPOINT claim_train", 0, 0, 0);
+  if (rc != SQLITE_OK && rc != SQLITE_INTERRUPT && !*error)
+    *error = sqlite3_mprintf("claim_train(): starting a savepoint failed: %s",
+                             sqlite3_errmsg(job->db));
+  return rc;
+}
+
+/*
+** Undoes what the savepoint holds. SQLite 3.40 fails every statement,
+** ROLLBACK TO and RELEASE included, while the caller's statement runs
+** after sqlite3_interrupt(), and its parser fails too. An interrupted
+** statement that writes, however, makes SQLite roll back the whole
+** transaction (see sqlite3_interrupt()), so stepping the statement
+** prepared before the savepoint opened takes the savepoint with it.
+*/
+static void roll_back_savepoint(TrainJob *job) {
+  if (sqlite3_exec(job->db, "ROLLBACK TO claim_train", 0, 0, 0) ==
+          SQLITE_OK &&
+      sqlite3_exec(job->db, "RELEASE claim_train", 0, 0, 0) == SQLITE_OK)
+    return;
+  /* NOTE: when the rollback failed for another reason than an interrupt,
+  ** this statement deletes nothing and the savepoint stays open. */
+  if (job->abort_transaction) {
+    sqlite3_step(job->abort_transaction);
+    sqlite3_reset(job->abort_transaction);
+  }
 }
 
 /* Picks the validation rows of a random fraction (rule 3). */
@@ -337,34 +391,19 @@ void claim_train_function(sqlite3_context *context, int argc,
     }
     json = (const char *)sqlite3_value_text(argv[1]);
   }
-  if (options_parse(job.db, json, &job.options, &error)) {
-    rc = error ? SQLITE_ERROR : SQLITE_NOMEM;
-    goto done;
-  }
+  rc = options_parse(job.db, json, &job.options, &error);
+  if (rc != SQLITE_OK) goto done;
   TrainOptions *o = &job.options;
 
   /* Rule 1: whether the model can be saved inside a savepoint does not
   ** change during the call, so learn it before the training. */
-  int use_savepoint = 1;
-  rc = sqlite3_exec(job.db, "SAVEPOINT claim_train", 0, 0, 0);
-  if (rc == SQLITE_OK) {
-    /* Nothing was written, so a failed RELEASE can roll back instead. */
-    rc = sqlite3_exec(job.db, "RELEASE claim_train", 0, 0, 0);
-    if (rc != SQLITE_OK) in_savepoint = 1;
-  }
-  if (rc == SQLITE_BUSY && !in_savepoint && sqlite3_get_autocommit(job.db)) {
-    use_savepoint = 0;
-  } else if (rc == SQLITE_BUSY && !in_savepoint) {
+  int use_savepoint = !write_in_progress(job.db);
+  if (!use_savepoint && !sqlite3_get_autocommit(job.db)) {
     error = sqlite3_mprintf("claim_train(): cannot save model \"%s\" from a "
                             "statement that writes inside a transaction, "
                             "because SQLite allows no savepoint there; call "
                             "claim_train() in a SELECT of its own",
                             o->model);
-    rc = SQLITE_ERROR;
-    goto done;
-  } else if (rc != SQLITE_OK) {
-    error = sqlite3_mprintf("claim_train(): starting a savepoint failed: %s",
-                            sqlite3_errmsg(job.db));
     rc = SQLITE_ERROR;
     goto done;
   }
@@ -477,23 +516,20 @@ void claim_train_function(sqlite3_context *context, int argc,
                         epochs_run, best_epoch, now_seconds() - started,
                         job.history};
   if (use_savepoint) {
-    rc = sqlite3_exec(job.db, "SAVEPOINT claim_train", 0, 0, 0);
-    if (rc != SQLITE_OK) {
-      error = sqlite3_mprintf("claim_train(): starting a savepoint failed: "
-                              "%s", sqlite3_errmsg(job.db));
-      goto done;
-    }
+    rc = open_savepoint(&job, &error);
+    if (rc != SQLITE_OK) goto done;
     in_savepoint = 1;
   }
   rc = store_write_model(job.db, job.model, &record, &error);
   if (rc != SQLITE_OK) goto done;
   if (in_savepoint) {
     rc = sqlite3_exec(job.db, "RELEASE claim_train", 0, 0, 0);
-    if (rc != SQLITE_OK) {
+    if (rc != SQLITE_OK && rc != SQLITE_INTERRUPT) {
       error = sqlite3_mprintf("claim_train(): committing model \"%s\" "
                               "failed: %s", o->model, sqlite3_errmsg(job.db));
       goto done;
     }
+    if (rc != SQLITE_OK) goto done;
     in_savepoint = 0;
   }
   context_forget_models(job.ctx);
@@ -507,10 +543,7 @@ void claim_train_function(sqlite3_context *context, int argc,
 nomem:
   rc = SQLITE_NOMEM;
 done:
-  if (in_savepoint) {
-    sqlite3_exec(job.db, "ROLLBACK TO claim_train", 0, 0, 0);
-    sqlite3_exec(job.db, "RELEASE claim_train", 0, 0, 0);
-  }
+  if (in_savepoint) roll_back_savepoint(&job);
   if (rc == SQLITE_NOMEM) {
     sqlite3_result_error_nomem(context);
   } else if (rc == SQLITE_INTERRUPT) {
