@@ -30,6 +30,7 @@
 #include <cblas.h>
 
 #include "claim.h"
+#include "workbench.h"
 SQLITE_EXTENSION_INIT1
 
 static void context_release(void *pointer) {
@@ -116,6 +117,22 @@ int sqlite3_claim_init(sqlite3 *db, char **error,
                                sqlite3_errmsg(db));
       break;
     }
+  }
+  /* Table-valued functions: eponymous virtual tables with no state. */
+  static const struct {
+    const char *name;
+    sqlite3_module *module;
+  } modules[] = {
+    {"claim_describe", &claim_describe_module},
+    {"claim_histogram", &claim_histogram_module},
+  };
+  size_t n_modules = sizeof(modules) / sizeof(modules[0]);
+  for (size_t i = 0; rc == SQLITE_OK && i < n_modules; i++) {
+    rc = sqlite3_create_module_v2(db, modules[i].name, modules[i].module, 0,
+                                  0);
+    if (rc != SQLITE_OK)
+      *error = sqlite3_mprintf("claim: registering %s failed: %s",
+                               modules[i].name, sqlite3_errmsg(db));
   }
   context_release(ctx);
   return rc;
