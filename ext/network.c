@@ -147,10 +147,14 @@ int workspace_gather(Workspace *ws, const Dataset *data, const int *index,
     ws->batch_label[r] = data->label ? data->label[i] : 0.0f;
     int64_t from = data->text_offset[i], to = data->text_offset[i + 1];
     int64_t at = ws->batch_offset[r];
-    memcpy(ws->batch_column + at, data->text_column + from,
-           (size_t)(to - from) * sizeof(int32_t));
-    memcpy(ws->batch_value + at, data->text_value + from,
-           (size_t)(to - from) * sizeof(float));
+    /* With no text the buffers may still be NULL, and memcpy from NULL is
+    ** undefined even for 0 bytes. */
+    if (to > from) {
+      memcpy(ws->batch_column + at, data->text_column + from,
+             (size_t)(to - from) * sizeof(int32_t));
+      memcpy(ws->batch_value + at, data->text_value + from,
+             (size_t)(to - from) * sizeof(float));
+    }
     ws->batch_offset[r + 1] = at + (to - from);
   }
   return 0;

@@ -134,7 +134,9 @@ static int write_vocabulary(sqlite3_stmt *stmt, const char *name,
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, feature, -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, 3, i);
-    sqlite3_bind_text(stmt, 4, vocab->token[i], -1, SQLITE_STATIC);
+    /* The stored length keeps a token with a NUL byte whole. */
+    sqlite3_bind_text(stmt, 4, vocab->token[i], vocab->length[i],
+                      SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 5, vocab->count[i]);
     int rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);

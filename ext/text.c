@@ -201,8 +201,6 @@ static int vocabulary_probe(const Vocabulary *vocab, const char *s,
 int vocabulary_find(const Vocabulary *vocab, const char *token,
                     size_t length) {
   if (vocab->n_slot == 0) return -1;
-  /* A token with a NUL byte inside can never match a stored token. */
-  if (memchr(token, 0, length)) return -1;
   return vocab->slot[vocabulary_probe(vocab, token, length)];
 }
 
