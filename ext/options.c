@@ -156,6 +156,41 @@ static int parse_units(sqlite3 *db, const Entry *e, int *out, char **error) {
   return !ok;
 }
 
+/*
+** Finds a key that a JSON object, given as text or as a value, has more
+** than once. Returns 1 and sets *error naming it, 0 when every key is
+** distinct, or -1 when the query fails. in_columns says that the object
+** is the value of the option "columns", for the message.
+*/
+static int find_repeated_key(sqlite3 *db, const char *json_text,
+                             sqlite3_value *json_value, int in_columns,
+                             char **error) {
+  sqlite3_stmt *stmt;
+  if (sqlite3_prepare_v2(db, "SELECT key FROM json_each(?1) GROUP BY key"
+                         " HAVING count(*) > 1 LIMIT 1", -1, &stmt,
+                         0) != SQLITE_OK)
+    return -1;
+  if (json_text) sqlite3_bind_text(stmt, 1, json_text, -1, SQLITE_STATIC);
+  else sqlite3_bind_value(stmt, 1, json_value);
+  int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) {
+    const char *key = (const char *)sqlite3_column_text(stmt, 0);
+    if (in_columns)
+      *error = sqlite3_mprintf("claim_train(): option \"columns\" gives role "
+                               "\"%s\" more than once; give each role once",
+                               key ? key : "");
+    else
+      *error = sqlite3_mprintf("claim_train(): option \"%s\" is given more "
+                               "than once; give each option once",
+                               key ? key : "");
+    rc = *error ? 1 : -1;
+  } else {
+    rc = rc == SQLITE_DONE ? 0 : -1;
+  }
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
 static int parse_columns(sqlite3 *db, const Entry *e, TrainOptions *o,
                          char **error) {
   sqlite3_stmt *stmt;
@@ -163,6 +198,7 @@ static int parse_columns(sqlite3 *db, const Entry *e, TrainOptions *o,
     *error = range_error(e, "an object mapping roles to column names");
     return 1;
   }
+  if (find_repeated_key(db, 0, e->value, 1, error)) return 1;
   if (sqlite3_prepare_v2(db, "SELECT key, type, value FROM json_each(?1)",
                          -1, &stmt, 0) != SQLITE_OK)
     return 1;
@@ -342,6 +378,10 @@ int options_parse(sqlite3 *db, const char *json, TrainOptions *o,
                            -1, &stmt, 0) != SQLITE_OK)
       goto sql_error;
     sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
+    /* JSON leaves repeated keys undefined; here one is a mistake. */
+    int repeated = find_repeated_key(db, json, 0, 0, error);
+    if (repeated > 0) goto done;
+    if (repeated < 0) goto sql_error;
     int step;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
       Entry e = {(const char *)sqlite3_column_text(stmt, 0),
