@@ -1,0 +1,110 @@
+/*
+** claim_drop(model): deletes a trained model and returns how many rows of
+** the model tables it removed.
+**
+**   SELECT claim_drop('notebook');
+**
+** Rules:
+**   1. The rows of the model in claim_models, claim_history,
+**      claim_vocabulary, claim_normalization and claim_weights are deleted
+**      in one savepoint, so an error leaves every table as it was.
+**   2. A model is known by its row in claim_models. Dropping a name that
+**      has none is an error that lists the trained models.
+**   3. The connection's cached copies of models are dropped too.
+**   4. claim_drop() writes tables, so it is SQLITE_DIRECTONLY.
+*/
+#include <string.h>
+
+#include "workbench.h"
+SQLITE_EXTENSION_INIT3
+
+static const char *const drop_sql[] = {
+  "DELETE FROM claim_history WHERE model = ?1",
+  "DELETE FROM claim_vocabulary WHERE model = ?1",
+  "DELETE FROM claim_normalization WHERE model = ?1",
+  "DELETE FROM claim_weights WHERE model = ?1",
+  "DELETE FROM claim_models WHERE name = ?1",
+};
+
+void claim_drop_function(sqlite3_context *context, int argc,
+                         sqlite3_value **argv) {
+  (void)argc;
+  ClaimContext *ctx = sqlite3_user_data(context);
+  sqlite3 *db = sqlite3_context_db_handle(context);
+  sqlite3_stmt *stmt = 0;
+  char *error = 0;
+  int in_savepoint = 0;
+  int rc = SQLITE_ERROR;
+
+  if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+    char *shown = describe_value(argv[0]);
+    error = sqlite3_mprintf("claim_drop(): argument 1 (model) must be a "
+                            "model name as TEXT; got %s", shown);
+    sqlite3_free(shown);
+    goto done;
+  }
+  const char *name = (const char *)sqlite3_value_text(argv[0]);
+
+  /* Rule 2. A database without the model tables has no model either. */
+  sqlite3_int64 generation;
+  if (store_model_generation(db, name, &generation) != SQLITE_OK) {
+    sqlite3_str *list = sqlite3_str_new(0);
+    store_list_models(db, list);
+    char *names = sqlite3_str_finish(list);
+    error = sqlite3_mprintf("claim_drop(): no model named \"%s\"; trained "
+                            "models: %s", name, names ? names : "none");
+    sqlite3_free(names);
+    goto done;
+  }
+
+  rc = sqlite3_exec(db, "SAVEPOINT claim_drop", 0, 0, 0);
+  if (rc != SQLITE_OK) {
+    error = sqlite3_mprintf("claim_drop(): starting a savepoint failed: %s",
+                            sqlite3_errmsg(db));
+    goto done;
+  }
+  in_savepoint = 1;
+  sqlite3_int64 removed = 0;
+  for (size_t i = 0; i < sizeof(drop_sql) / sizeof(drop_sql[0]); i++) {
+    rc = sqlite3_prepare_v2(db, drop_sql[i], -1, &stmt, 0);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+      rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK) {
+      if (rc != SQLITE_NOMEM && rc != SQLITE_INTERRUPT)
+        error = sqlite3_mprintf("claim_drop(): deleting model \"%s\" "
+                                "failed: %s", name, sqlite3_errmsg(db));
+      goto done;
+    }
+    removed += sqlite3_changes64(db);
+    sqlite3_finalize(stmt);
+    stmt = 0;
+  }
+  rc = sqlite3_exec(db, "RELEASE claim_drop", 0, 0, 0);
+  if (rc != SQLITE_OK) {
+    error = sqlite3_mprintf("claim_drop(): committing the deletion of model "
+                            "\"%s\" failed: %s", name, sqlite3_errmsg(db));
+    goto done;
+  }
+  in_savepoint = 0;
+  context_forget_models(ctx);
+  sqlite3_result_int64(context, removed);
+
+done:
+  sqlite3_finalize(stmt);
+  if (in_savepoint) {
+    sqlite3_exec(db, "ROLLBACK TO claim_drop", 0, 0, 0);
+    sqlite3_exec(db, "RELEASE claim_drop", 0, 0, 0);
+  }
+  if (rc == SQLITE_NOMEM) {
+    sqlite3_result_error_nomem(context);
+  } else if (rc == SQLITE_INTERRUPT) {
+    sqlite3_result_error(context, "interrupted", -1);
+    sqlite3_result_error_code(context, SQLITE_INTERRUPT);
+  } else if (rc != SQLITE_OK) {
+    sqlite3_result_error(context, error ? error : sqlite3_errmsg(db), -1);
+  }
+  sqlite3_free(error);
+}
