@@ -77,7 +77,8 @@ $(BUILD):
 test: deps $(BUILD)/claim.so $(BUILD)/sqltest $(UNIT_TESTS) $(INTEGRATION_TESTS) \
       fixtures/videos.csv $(TEST_TOOLS)
 	$(TEST_PATH) SQLTEST=$(BUILD)/sqltest SQLTEST_EXTENSION=$(BUILD)/claim \
-	  UNIT_TESTS="$(UNIT_TESTS) $(INTEGRATION_TESTS)" bash tests/run
+	  UNIT_TESTS="$(UNIT_TESTS) $(INTEGRATION_TESTS) tests/bench/quick.sh" \
+	  bash tests/run
 
 # The sqlite3 CLI with the ASan runtime preloaded, for SANITIZE=1.
 $(BUILD)/bin/sqlite3: | $(BUILD)
