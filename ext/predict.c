@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "claim.h"
+#include "source.h"
 SQLITE_EXTENSION_INIT3
 
 /* Argument names by position among the eight features, for messages. */
@@ -216,14 +216,14 @@ static int predict_row(sqlite3_context *context, const char *function,
     if (status == VALUE_OK || status == VALUE_NULL) continue;
     char *shown = describe_value(v);
     char *message =
-        status == VALUE_BLOB
-            ? sqlite3_mprintf("%s(): argument %d (%s) is a BLOB; pass %s",
+        i < N_COUNTS
+            ? sqlite3_mprintf("%s(): argument %d (%s): %s %s; pass an "
+                              "integer, a real, numeric text or NULL",
                               function, first + i + 1, feature_name[i],
-                              i < N_COUNTS ? "a number" : "TEXT")
-            : sqlite3_mprintf("%s(): argument %d (%s): %s is not a number; "
-                              "pass an integer, a real or numeric text",
-                              function, first + i + 1, feature_name[i],
-                              shown);
+                              shown, count_problem(v, status))
+            : sqlite3_mprintf("%s(): argument %d (%s): %s is not text; "
+                              "pass TEXT or NULL", function, first + i + 1,
+                              feature_name[i], shown);
     sqlite3_result_error(context, message, -1);
     sqlite3_free(message);
     sqlite3_free(shown);

@@ -15,6 +15,7 @@
 **   5. A row is named by its rowid, or by its position from 1 in a view or
 **      a WITHOUT ROWID table.
 */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,8 +148,17 @@ static int push_tokens(RawRows *rows, size_t n) {
 }
 
 const char *count_problem(sqlite3_value *value, int status) {
-  if (status == VALUE_INVALID && sqlite3_value_type(value) == SQLITE_FLOAT)
+  if (status != VALUE_INVALID) return "is not a number";
+  if (sqlite3_value_type(value) == SQLITE_FLOAT)
     return "is not a finite number";
+
+  /* Text such as "1e400" is a number, but beyond the range of a double. */
+  const char *text = (const char *)sqlite3_value_text(value);
+  if (!text) return "is not a number";
+  char *end;
+  double x = strtod(text, &end);
+  while (*end == ' ' || (*end >= '\t' && *end <= '\r')) end++;
+  if (end != text && *end == 0 && isinf(x)) return "is not a finite number";
   return "is not a number";
 }
 

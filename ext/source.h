@@ -27,7 +27,8 @@ int source_prepare(sqlite3 *db, const char *function, const char *source,
 sqlite3_int64 source_row_number(sqlite3_stmt *stmt, sqlite3_int64 position);
 
 /* The problem of a count that parse_count() rejected with status, as the
-** end of a message: "is not a number" or "is not a finite number". */
+** end of a message: "is not a number", or "is not a finite number" for an
+** infinite REAL or text such as "1e400". */
 const char *count_problem(sqlite3_value *value, int status);
 
 /* Rows as read: counts, category and token ids from the interners. */
