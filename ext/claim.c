@@ -84,6 +84,8 @@ static const FunctionSpec functions[] = {
   {"claim_probability", 9, SQLITE_INNOCUOUS, claim_probability_function},
   {"claim_evaluate", 1, SQLITE_DIRECTONLY, claim_evaluate_function},
   {"claim_evaluate", 2, SQLITE_DIRECTONLY, claim_evaluate_function},
+  {"claim_explain", 8, SQLITE_INNOCUOUS, claim_explain_function},
+  {"claim_explain", 9, SQLITE_INNOCUOUS, claim_explain_function},
   {"claim_drop", 1, SQLITE_DIRECTONLY, claim_drop_function},
 };
 
