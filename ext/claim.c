@@ -87,6 +87,15 @@ static const FunctionSpec functions[] = {
   {"claim_explain", 8, SQLITE_INNOCUOUS, claim_explain_function},
   {"claim_explain", 9, SQLITE_INNOCUOUS, claim_explain_function},
   {"claim_drop", 1, SQLITE_DIRECTONLY, claim_drop_function},
+  {"claim_plot_history", 1, SQLITE_INNOCUOUS, claim_plot_history_function},
+  {"claim_plot_confusion", 1, SQLITE_DIRECTONLY, claim_plot_confusion_function},
+  {"claim_plot_confusion", 2, SQLITE_DIRECTONLY, claim_plot_confusion_function},
+  {"claim_plot_histogram", 2, SQLITE_DIRECTONLY, claim_plot_histogram_function},
+  {"claim_plot_histogram", 3, SQLITE_DIRECTONLY, claim_plot_histogram_function},
+  {"claim_plot_histogram", 4, SQLITE_DIRECTONLY, claim_plot_histogram_function},
+  {"claim_plot_histogram", 5, SQLITE_DIRECTONLY, claim_plot_histogram_function},
+  {"claim_plot_scatter", 1, SQLITE_DIRECTONLY, claim_plot_scatter_function},
+  {"claim_plot_scatter", 2, SQLITE_DIRECTONLY, claim_plot_scatter_function},
 };
 
 #ifdef _WIN32
