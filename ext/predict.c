@@ -10,7 +10,9 @@
 **   2. A model is loaded once per connection and reused while the database
 **      is unchanged: the cache is checked against SQLite's data version and
 **      the connection's change count, and a model whose generation changed
-**      (it was retrained) is loaded again.
+**      (it was retrained) is loaded again. The data version is current only
+**      inside a transaction, so a call outside one (SELECT claim_predict(
+**      ...) with no FROM) reads the stored generation every time.
 **   3. A NULL count is imputed by the training mean (its normalized value
 **      is 0), a NULL category is an unseen value (all zeros), and a NULL
 **      transcript is empty. A row whose eight features are all NULL gives
@@ -38,6 +40,21 @@ static unsigned int data_version(sqlite3 *db) {
   return version;
 }
 
+/*
+** Returns non-zero when data_version() reflects every commit so far. The
+** pager updates it when a read transaction starts, so outside a
+** transaction it misses commits by other connections.
+*/
+static int data_version_is_current(sqlite3 *db) {
+#if SQLITE_VERSION_NUMBER >= 3034000
+  if (sqlite3_libversion_number() >= 3034000)
+    return sqlite3_txn_state(db, "main") != SQLITE_TXN_NONE;
+#else
+  (void)db;
+#endif
+  return 0;
+}
+
 void context_forget_models(ClaimContext *ctx) {
   while (ctx->cache) {
     CachedModel *next = ctx->cache->next;
@@ -55,7 +72,8 @@ Model *context_model(ClaimContext *ctx, sqlite3 *db, const char *function,
   for (; *link; link = &(*link)->next) {
     CachedModel *entry = *link;
     if (strcmp(entry->model->name, name) != 0) continue;
-    if (entry->data_version == version && entry->total_changes == changes)
+    if (entry->data_version == version && entry->total_changes == changes &&
+        data_version_is_current(db))
       return entry->model;
     sqlite3_int64 generation;
     if (store_model_generation(db, name, &generation) == SQLITE_OK &&
