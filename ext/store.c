@@ -383,7 +383,10 @@ static int load_settings(sqlite3 *db, Model *model, char **problem) {
   enc->sequence_length = sqlite3_column_int(stmt, 4);
   model->generation = sqlite3_column_int64(stmt, 5);
   rc = SQLITE_CORRUPT;
-  if (version > CLAIM_FORMAT_VERSION || version < 1) {
+  if (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER || version < 1) {
+    *problem = sqlite3_mprintf("format_version %s is not a version number",
+                               sqlite3_column_text(stmt, 0));
+  } else if (version > CLAIM_FORMAT_VERSION) {
     /* Not damage: a newer build may have written it (rule 1). */
     *problem = sqlite3_mprintf("has format_version %d, but this build reads "
                                "only version %d", version,
@@ -464,10 +467,26 @@ static int load_normalization(sqlite3 *db, Model *model, char **problem) {
     sqlite3_int64 c = sqlite3_column_int64(stmt, 0);
     double mean = sqlite3_column_double(stmt, 1);
     double variance = sqlite3_column_double(stmt, 2);
-    if (c < 0 || c >= N_COUNTS || !isfinite(mean) || !isfinite(variance) ||
-        variance < 0) {
-      *problem = sqlite3_mprintf("normalization row at position %lld is "
-                                 "invalid", (long long)c);
+    if (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER || c < 0 ||
+        c >= N_COUNTS) {
+      *problem = sqlite3_mprintf("a normalization row has position %s, "
+                                 "not an integer from 0 to %d",
+                                 sqlite3_column_text(stmt, 0), N_COUNTS - 1);
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    int numeric = 1;
+    for (int i = 1; i <= 2; i++)
+      if (sqlite3_column_type(stmt, i) != SQLITE_FLOAT &&
+          sqlite3_column_type(stmt, i) != SQLITE_INTEGER)
+        numeric = 0;
+    if (!numeric || !isfinite(mean) || !isfinite(variance) || variance < 0) {
+      *problem = sqlite3_mprintf("normalization of \"%s\" has mean %s and "
+                                 "variance %s; both must be finite numbers "
+                                 "and the variance not negative",
+                                 column_role[COLUMN_FIRST_COUNT + c],
+                                 sqlite3_column_text(stmt, 1),
+                                 sqlite3_column_text(stmt, 2));
       rc = SQLITE_CORRUPT;
       break;
     }
