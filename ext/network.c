@@ -92,6 +92,7 @@ int workspace_init(Workspace *ws, const Network *net, int capacity) {
   const NetworkShape *s = &net->shape;
   size_t b = (size_t)capacity;
   ws->capacity = capacity;
+  ws->class_weight[0] = ws->class_weight[1] = 1.0;
   ws->tabular_1 = malloc(b * s->tabular_units[0] * sizeof(double));
   ws->tabular_2 = malloc(b * s->tabular_units[1] * sizeof(double));
   ws->text_1 = malloc(b * s->text_units[0] * sizeof(double));
@@ -209,7 +210,8 @@ double network_backward(const Network *net, Workspace *ws, int n) {
   int u1 = s->tabular_units[0], u2 = s->tabular_units[1];
   int t1 = s->text_units[0], t2 = s->text_units[1];
 
-  double loss = bce_with_logits(ws->d_logit, ws->logit, ws->batch_label, n);
+  double loss = weighted_bce_with_logits(ws->d_logit, ws->logit,
+                                         ws->batch_label, ws->class_weight, n);
 
   /* Output layer. */
   const double *k = p + o[TENSOR_OUTPUT_KERNEL];

@@ -92,8 +92,10 @@ typedef struct Workspace {
   int32_t *touched;        /* text kernel rows used by the batch */
   unsigned char *is_touched;
   int n_touched;
+  double class_weight[2];  /* loss weight of claim (0) and opinion (1) */
 } Workspace;
 
+/* Allocates the buffers; class weights start at 1. */
 int workspace_init(Workspace *ws, const Network *net, int capacity);
 void workspace_free(Workspace *ws);
 

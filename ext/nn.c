@@ -166,6 +166,17 @@ double bce_logit_loss(double z, double y) {
   return (z > 0 ? z : 0.0) - z * y + log1p(exp(-fabs(z)));
 }
 
+double weighted_bce_with_logits(double *d_z, const double *z, const float *y,
+                                const double *class_weight, int batch) {
+  double total = 0.0;
+  for (int b = 0; b < batch; b++) {
+    double w = class_weight[y[b] > 0.5f];
+    total += w * bce_logit_loss(z[b], y[b]);
+    if (d_z) d_z[b] = w * (sigmoid(z[b]) - y[b]) / batch;
+  }
+  return total / batch;
+}
+
 double bce_with_logits(double *d_z, const double *z, const float *y,
                        int batch) {
   double total = 0.0;

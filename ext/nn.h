@@ -77,6 +77,14 @@ void relu_backward(double *d, const double *out, int n);
 double bce_with_logits(double *d_z, const double *z, const float *y,
                        int batch);
 
+/*
+** Weighted binary cross-entropy: example b counts class_weight[y_b] times,
+** as Keras applies class weights: the loss is sum(w l) / B and its
+** gradient w (sigmoid(z) - y) / B.
+*/
+double weighted_bce_with_logits(double *d_z, const double *z, const float *y,
+                                const double *class_weight, int batch);
+
 double sigmoid(double z);
 
 /* Per-example loss, as used by bce_with_logits. */

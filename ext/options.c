@@ -21,8 +21,8 @@ SQLITE_EXTENSION_INIT3
 static const char valid_keys[] =
   "model, validation, preset, epochs, batch_size, learning_rate, seed, "
   "max_tokens, sequence_length, tabular_units, text_units, shuffle, "
-  "monitor, patience, count_transform, text_input, on_invalid, verbose, "
-  "columns";
+  "monitor, patience, class_weight, count_transform, text_input, "
+  "on_invalid, verbose, columns";
 
 void options_free(TrainOptions *options) {
   sqlite3_free(options->model);
@@ -233,6 +233,50 @@ static int parse_columns(sqlite3 *db, const Entry *e, TrainOptions *o,
   return rc;
 }
 
+/*
+** Reads "balanced" or {"claim": w, "opinion": w} with positive finite
+** weights; a class left out of the object keeps the weight 1.
+*/
+static int parse_class_weight(sqlite3 *db, const Entry *e, TrainOptions *o,
+                              char **error) {
+  static const char allowed[] =
+      "\"balanced\" or an object such as {\"claim\": 1, \"opinion\": 2} "
+      "with positive weights";
+  const char *text = (const char *)sqlite3_value_text(e->value);
+  if (!strcmp(e->type, "text") && text && !strcmp(text, "balanced")) {
+    o->class_weight_mode = CLASS_WEIGHT_BALANCED;
+    return 0;
+  }
+  if (strcmp(e->type, "object")) {
+    *error = range_error(e, allowed);
+    return 1;
+  }
+  sqlite3_stmt *stmt;
+  if (sqlite3_prepare_v2(db, "SELECT key, type, value FROM json_each(?1)",
+                         -1, &stmt, 0) != SQLITE_OK)
+    return 1;
+  sqlite3_bind_value(stmt, 1, e->value);
+  o->class_weight[0] = o->class_weight[1] = 1.0;
+  int rc = 0;
+  while (!rc && sqlite3_step(stmt) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(stmt, 0);
+    const char *type = (const char *)sqlite3_column_text(stmt, 1);
+    double w = sqlite3_column_double(stmt, 2);
+    int k = name && !strcmp(name, "claim") ? 0
+            : name && !strcmp(name, "opinion") ? 1 : -1;
+    if (k < 0 || !type || (strcmp(type, "integer") && strcmp(type, "real")) ||
+        !(w > 0 && w < 1e6)) {
+      *error = range_error(e, allowed);
+      rc = 1;
+    } else {
+      o->class_weight[k] = w;
+    }
+  }
+  sqlite3_finalize(stmt);
+  if (!rc) o->class_weight_mode = CLASS_WEIGHT_GIVEN;
+  return rc;
+}
+
 static int apply(sqlite3 *db, const Entry *e, TrainOptions *o, char **error) {
   const char *k = e->key;
   if (!strcmp(k, "model")) return parse_text(e, &o->model, error);
@@ -318,6 +362,7 @@ static int apply(sqlite3 *db, const Entry *e, TrainOptions *o, char **error) {
                         &o->skip_invalid, error);
   }
   if (!strcmp(k, "columns")) return parse_columns(db, e, o, error);
+  if (!strcmp(k, "class_weight")) return parse_class_weight(db, e, o, error);
   *error = sqlite3_mprintf("claim_train(): unknown option \"%s\"; valid "
                            "options are %s", k, valid_keys);
   return 1;
@@ -448,6 +493,18 @@ char *options_to_json(const TrainOptions *o) {
   sqlite3_str_appendf(out, ",\"shuffle\":%s,\"monitor\":\"%s\",\"patience\":%d",
                       o->shuffle ? "true" : "false", monitor[o->monitor],
                       o->patience);
+  sqlite3_str_appendall(out, ",\"class_weight\":");
+  if (o->class_weight_mode == CLASS_WEIGHT_BALANCED) {
+    sqlite3_str_appendall(out, "\"balanced\"");
+  } else if (o->class_weight_mode == CLASS_WEIGHT_GIVEN) {
+    sqlite3_str_appendall(out, "{\"claim\":");
+    json_append_number(out, o->class_weight[0]);
+    sqlite3_str_appendall(out, ",\"opinion\":");
+    json_append_number(out, o->class_weight[1]);
+    sqlite3_str_appendall(out, "}");
+  } else {
+    sqlite3_str_appendall(out, "null");
+  }
   sqlite3_str_appendf(out, ",\"count_transform\":\"%s\"",
                       o->transform == TRANSFORM_LOG1P ? "log1p" : "none");
   sqlite3_str_appendf(out, ",\"text_input\":\"%s\"",

@@ -6,6 +6,8 @@
 
 #include "claim.h"
 
+enum { CLASS_WEIGHT_NONE, CLASS_WEIGHT_BALANCED, CLASS_WEIGHT_GIVEN };
+
 typedef struct TrainOptions {
   char *model;                  /* sqlite3_malloc'ed */
   double validation_fraction;   /* used when validation_source is NULL */
@@ -23,6 +25,8 @@ typedef struct TrainOptions {
   int text_mode;
   int skip_invalid;             /* on_invalid: "skip" */
   int verbose;
+  int class_weight_mode;        /* CLASS_WEIGHT_* */
+  double class_weight[2];       /* claim, opinion; for CLASS_WEIGHT_GIVEN */
   char *column[N_COLUMNS];      /* sqlite3_malloc'ed */
 } TrainOptions;
 

@@ -494,8 +494,16 @@ void claim_train_function(sqlite3_context *context, int argc,
   if (!job.history) goto nomem;
   TrainConfig config = {o->epochs, o->batch_size, adam_default(),
                         (uint64_t)o->seed, o->shuffle, o->monitor,
-                        o->patience};
+                        o->patience, {0, 0}};
   config.adam.learning_rate = o->learning_rate;
+  if (o->class_weight_mode == CLASS_WEIGHT_GIVEN) {
+    config.class_weight[0] = o->class_weight[0];
+    config.class_weight[1] = o->class_weight[1];
+  } else if (o->class_weight_mode == CLASS_WEIGHT_BALANCED) {
+    /* scikit-learn's rule: rows / (classes * rows of the class). */
+    config.class_weight[0] = n_train / (2.0 * per_class[0]);
+    config.class_weight[1] = n_train / (2.0 * per_class[1]);
+  }
   TrainHooks hooks = {should_stop, print_epoch, &job};
   int epochs_run = 0, best_epoch = 0;
   int status = train_network(&job.model->network, &job.train, &job.val,

@@ -55,6 +55,10 @@ int train_network(Network *net, const Dataset *train, const Dataset *val,
   if (!m || !v || !best || !val_z || !order) goto done;
   if (workspace_init(&ws, net, batch_size)) goto done;
   have_ws = 1;
+  if (config->class_weight[0] > 0 || config->class_weight[1] > 0) {
+    ws.class_weight[0] = config->class_weight[0];
+    ws.class_weight[1] = config->class_weight[1];
+  }
 
   Rng shuffler;
   rng_seed(&shuffler, config->seed + 1);

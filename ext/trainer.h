@@ -23,6 +23,8 @@ typedef struct TrainConfig {
   int monitor;            /* which validation metric picks the best epoch */
   int patience;           /* stop after this many epochs without a better
                           ** monitored metric; 0 runs every epoch */
+  double class_weight[2]; /* training loss weight of claim and opinion rows;
+                          ** 0 for both means 1 and 1 */
 } TrainConfig;
 
 typedef struct EpochStats {

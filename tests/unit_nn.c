@@ -500,6 +500,36 @@ static void test_bce_gradient(void) {
   CHECK_GRADIENT(d_z, numeric, 8, "bce logits");
 }
 
+static const double class_weight[2] = {2.5, 0.5};
+
+static double weighted_bce_loss(void *context) {
+  BceCase *c = context;
+  return weighted_bce_with_logits(NULL, c->z, c->y, class_weight, 8);
+}
+
+static void test_weighted_bce(void) {
+  BceCase c;
+  Rng rng;
+  rng_seed(&rng, 43);
+  fill_uniform(&rng, c.z, 8, -6, 6);
+  for (int i = 0; i < 8; i++) c.y[i] = (float)(i % 3 == 0);
+
+  /* The loss is the mean of each example's loss times its class weight. */
+  double expected = 0.0;
+  for (int i = 0; i < 8; i++)
+    expected += class_weight[c.y[i] > 0.5f] * bce_logit_loss(c.z[i], c.y[i]);
+  double d_z[8], numeric[8];
+  CHECK_NEAR(weighted_bce_with_logits(d_z, c.z, c.y, class_weight, 8),
+             expected / 8, 1e-15);
+  numeric_gradient(numeric, c.z, 8, STEP, weighted_bce_loss, &c);
+  CHECK_GRADIENT(d_z, numeric, 8, "weighted bce logits");
+
+  /* Weights of 1 give the unweighted loss exactly. */
+  const double ones[2] = {1.0, 1.0};
+  CHECK_DOUBLE(weighted_bce_with_logits(NULL, c.z, c.y, ones, 8),
+               bce_with_logits(NULL, c.z, c.y, 8));
+}
+
 /* ---- The whole network ------------------------------------------------- */
 
 enum { NET_ROWS = 7, NET_TABULAR = 5, NET_TEXT = 9 };
@@ -729,6 +759,7 @@ int main(void) {
   RUN(test_bce_known_values);
   RUN(test_bce_mean_and_extremes);
   RUN(test_bce_gradient);
+  RUN(test_weighted_bce);
   RUN(test_network_gradients_sequence_text);
   RUN(test_network_gradients_bag_text);
   RUN(test_network_predict_matches_forward);
