@@ -5,6 +5,8 @@
 #   make demo       train, evaluate and predict on a generated dataset
 #                   (make demo DATA=path/to/tiktok_dataset.csv for a real file)
 #   make SANITIZE=1 test   the suite under AddressSanitizer and UBSan
+#   make fuzz       run the libFuzzer targets in tests/fuzz for FUZZ_SECONDS
+#                   (default 60) each; needs clang, which it installs as root
 
 CC ?= cc
 BUILD ?= build
@@ -44,7 +46,7 @@ UNIT_TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(UNIT_SOURCES))
 INTEGRATION_SOURCES = $(wildcard tests/integration_*.c)
 INTEGRATION_TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(INTEGRATION_SOURCES))
 
-.PHONY: all test demo clean deps fixtures bench
+.PHONY: all test demo clean deps fixtures bench fuzz fuzz-deps
 
 all: deps $(BUILD)/claim.so
 
@@ -86,6 +88,43 @@ $(BUILD)/bin/sqlite3: | $(BUILD)
 	printf '#!/bin/sh\nLD_PRELOAD="%s$${LD_PRELOAD:+ $$LD_PRELOAD}" exec %s "$$@"\n' \
 	  "$$($(CC) -print-file-name=libasan.so)" "$$(command -v sqlite3)" > $@
 	chmod +x $@
+
+# libFuzzer targets tests/fuzz/fuzz_NAME.c, each run for FUZZ_SECONDS
+# from its seed corpus tests/fuzz/corpus_NAME/. New inputs go to
+# $(BUILD)/fuzz/corpus_NAME/ and crashing inputs to $(BUILD)/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_TARGETS = tokenizer model
+# NOTE: clang 14 (Debian 12) names a target_clones dispatcher NAME.ifunc,
+# so calls to it from other files do not link. The fuzz build turns the
+# attribute of ext/nn.h into "unused" and runs the portable loops.
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=undefined $(WARNINGS) \
+              -Wno-pass-failed $(STD) '-Dtarget_clones(...)=unused'
+
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@failed=0; for target in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus_$$target; \
+	  echo "== fuzz_$$target for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/fuzz_$$target -max_total_time=$(FUZZ_SECONDS) \
+	    -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
+	    $(BUILD)/fuzz/corpus_$$target tests/fuzz/corpus_$$target \
+	    || failed=1; \
+	done; exit $$failed
+
+fuzz-deps:
+	@FUZZ_CC=$(FUZZ_CC) sh tests/fuzz/check_clang.sh
+
+$(BUILD)/fuzz/fuzz_tokenizer: tests/fuzz/fuzz_tokenizer.c ext/text.c ext/encoder.c \
+                              $(EXT_HEADERS) | fuzz-deps
+	mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iext -o $@ $< ext/text.c ext/encoder.c -lm
+
+$(BUILD)/fuzz/fuzz_model: tests/fuzz/fuzz_model.c tests/integration.h \
+                          $(EXT_SOURCES) $(EXT_HEADERS) | fuzz-deps
+	mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DSQLITE_CORE -Iext -Itests -o $@ $< \
+	  $(EXT_SOURCES) -lsqlite3 $(LIBS)
 
 DATA ?= fixtures/videos.csv
 demo: deps $(BUILD)/claim.so fixtures/videos.csv
