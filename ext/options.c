@@ -159,11 +159,11 @@ static int parse_units(sqlite3 *db, const Entry *e, int *out, char **error) {
 /*
 ** Finds a key that a JSON object, given as text or as a value, has more
 ** than once. Returns 1 and sets *error naming it, 0 when every key is
-** distinct, or -1 when the query fails. in_columns says that the object
-** is the value of the option "columns", for the message.
+** distinct, or -1 when the query fails. option names the option whose
+** value the object is, or is NULL for the options object itself.
 */
 static int find_repeated_key(sqlite3 *db, const char *json_text,
-                             sqlite3_value *json_value, int in_columns,
+                             sqlite3_value *json_value, const char *option,
                              char **error) {
   sqlite3_stmt *stmt;
   if (sqlite3_prepare_v2(db, "SELECT key FROM json_each(?1) GROUP BY key"
@@ -175,9 +175,9 @@ static int find_repeated_key(sqlite3 *db, const char *json_text,
   int rc = sqlite3_step(stmt);
   if (rc == SQLITE_ROW) {
     const char *key = (const char *)sqlite3_column_text(stmt, 0);
-    if (in_columns)
-      *error = sqlite3_mprintf("claim_train(): option \"columns\" gives role "
-                               "\"%s\" more than once; give each role once",
+    if (option)
+      *error = sqlite3_mprintf("claim_train(): option \"%s\" gives \"%s\" "
+                               "more than once; give each key once", option,
                                key ? key : "");
     else
       *error = sqlite3_mprintf("claim_train(): option \"%s\" is given more "
@@ -198,7 +198,7 @@ static int parse_columns(sqlite3 *db, const Entry *e, TrainOptions *o,
     *error = range_error(e, "an object mapping roles to column names");
     return 1;
   }
-  if (find_repeated_key(db, 0, e->value, 1, error)) return 1;
+  if (find_repeated_key(db, 0, e->value, "columns", error)) return 1;
   if (sqlite3_prepare_v2(db, "SELECT key, type, value FROM json_each(?1)",
                          -1, &stmt, 0) != SQLITE_OK)
     return 1;
@@ -251,14 +251,15 @@ static int parse_class_weight(sqlite3 *db, const Entry *e, TrainOptions *o,
     *error = range_error(e, allowed);
     return 1;
   }
+  if (find_repeated_key(db, 0, e->value, "class_weight", error)) return 1;
   sqlite3_stmt *stmt;
   if (sqlite3_prepare_v2(db, "SELECT key, type, value FROM json_each(?1)",
                          -1, &stmt, 0) != SQLITE_OK)
     return 1;
   sqlite3_bind_value(stmt, 1, e->value);
   o->class_weight[0] = o->class_weight[1] = 1.0;
-  int rc = 0;
-  while (!rc && sqlite3_step(stmt) == SQLITE_ROW) {
+  int rc = 0, step = SQLITE_DONE;
+  while (!rc && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
     const char *name = (const char *)sqlite3_column_text(stmt, 0);
     const char *type = (const char *)sqlite3_column_text(stmt, 1);
     double w = sqlite3_column_double(stmt, 2);
@@ -272,6 +273,7 @@ static int parse_class_weight(sqlite3 *db, const Entry *e, TrainOptions *o,
       o->class_weight[k] = w;
     }
   }
+  if (!rc && step != SQLITE_DONE) rc = 1;
   sqlite3_finalize(stmt);
   if (!rc) o->class_weight_mode = CLASS_WEIGHT_GIVEN;
   return rc;
