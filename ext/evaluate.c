@@ -94,11 +94,14 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
                               : "default";
   Model *model = context_model(ctx, db, "claim_evaluate", name, &error);
   if (!model) {
-    /* Loading fails under sqlite3_interrupt(), whatever the message says. */
+    /* After sqlite3_interrupt(), loading fails with a misleading message
+    ** such as "no model named", so the interrupt is checked first. */
     sqlite3_stmt *probe = 0;
     int interrupted = claim_interrupted(db, &probe);
     sqlite3_finalize(probe);
-    rc = interrupted ? SQLITE_INTERRUPT : error ? SQLITE_ERROR : SQLITE_NOMEM;
+    if (interrupted) rc = SQLITE_INTERRUPT;
+    else if (error) rc = SQLITE_ERROR;
+    else rc = SQLITE_NOMEM;
     goto done;
   }
   /* The model's name is copied: the cache may drop it on reload. */

@@ -66,16 +66,16 @@ typedef struct Entry {
 
 /* Reports an invalid value, written as JSON so that "5" and 5 differ. */
 static char *range_error(const Entry *e, const char *allowed) {
-  sqlite3_str *shown = sqlite3_str_new(0);
+  sqlite3_str *json = sqlite3_str_new(0);
   const char *text = (const char *)sqlite3_value_text(e->value);
   if (strcmp(e->type, "text") == 0)
-    json_append_string(shown, text ? text : "");
+    json_append_string(json, text ? text : "");
   else if (strcmp(e->type, "true") == 0 || strcmp(e->type, "false") == 0 ||
            strcmp(e->type, "null") == 0)
-    sqlite3_str_appendall(shown, e->type);
+    sqlite3_str_appendall(json, e->type);
   else
-    sqlite3_str_appendall(shown, text ? text : "null");
-  char *value = sqlite3_str_finish(shown);
+    sqlite3_str_appendall(json, text ? text : "null");
+  char *value = sqlite3_str_finish(json);
   char *message = sqlite3_mprintf("claim_train(): option \"%s\" must be %s; "
                                   "got %s", e->key, allowed,
                                   value ? value : "");

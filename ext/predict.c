@@ -253,7 +253,8 @@ static int predict_row(sqlite3_context *context, const char *function,
   char *error = 0;
   Model *model = context_model(ctx, db, function, name, &error);
   if (!model) {
-    /* Loading fails under sqlite3_interrupt(), whatever the message says. */
+    /* After sqlite3_interrupt(), loading fails with a misleading message
+    ** such as "no model named", so the interrupt is checked first. */
     sqlite3_stmt *probe = 0;
     int interrupted = claim_interrupted(db, &probe);
     sqlite3_finalize(probe);
