@@ -451,13 +451,15 @@ void claim_train_function(sqlite3_context *context, int argc,
     goto done;
   }
   if (n_train == 0) {
-    /* Only a fraction can get here: it holds out at least one row. */
+    /* Only a fraction can get here: it holds out at least one row, so a
+    ** lower fraction helps only with two rows or more. */
     error = sqlite3_mprintf("claim_train(): \"%s\" has %d labelled row%s, "
                             "too few to hold out a validation fraction of "
-                            "%g and still train; add rows or name a "
+                            "%g and still train; add rows%s or name a "
                             "validation table", source, n_source,
                             n_source == 1 ? "" : "s",
-                            o->validation_fraction);
+                            o->validation_fraction,
+                            n_source > 1 ? ", lower the fraction" : "");
     rc = SQLITE_ERROR;
     goto done;
   }
