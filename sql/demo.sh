@@ -1,7 +1,11 @@
 #!/bin/sh
 # demo.sh: trains the claim extension's two models on a CSV of videos,
-# evaluates them on held-out test rows and uses them to predict, printing
-# each step as a table. `make demo` runs it on the generated dataset.
+# evaluates them on held-out test rows, explores the data with
+# sql/explore.sql and uses the models to predict, printing each step as a
+# table. It also writes SVG plots: the duration histogram and the scatter
+# matrix of counts per class, and the training history and the test
+# confusion matrix of each model. `make demo` runs it on the generated
+# dataset.
 #
 # Usage: sh sql/demo.sh EXTENSION CSV [SPLIT_CSV]
 #   EXTENSION  the extension without its .so suffix, e.g. build/claim
@@ -17,7 +21,10 @@
 #
 # The database lives in a temporary directory removed at exit, unless the
 # environment variable DEMO_DB names a file to create and keep (it must
-# not exist). SQLITE3 names the sqlite3 shell (default: sqlite3).
+# not exist). The plots go to the directory DEMO_PLOTS (default:
+# build/demo-plots in this repository), created when missing; files of the
+# same names there are replaced. SQLITE3 names the sqlite3 shell (default:
+# sqlite3).
 set -eu
 
 script=demo.sh
@@ -40,6 +47,15 @@ require_extension "$extension"
 require_csv "$csv" "dataset" "#" claim_status
 [ -z "$split" ] || require_csv "$split" "split file" "#" split
 [ -z "${DEMO_DB:-}" ] || require_new_database "$DEMO_DB"
+plots=${DEMO_PLOTS:-$(CDPATH= cd -- "$here/.." && pwd)/build/demo-plots}
+case $plots in
+  *'
+'*) die "DEMO_PLOTS contains a newline: \"$plots\"; pass a path" \
+        "without one" ;;
+esac
+mkdir -p -- "$plots" ||
+  die "creating the plot directory \"$plots\" failed; set DEMO_PLOTS to" \
+      "a writable directory"
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/claim-demo.XXXXXX")
 trap 'rm -rf "$workdir"' EXIT
@@ -52,9 +68,13 @@ database=${DEMO_DB:-$workdir/demo.db}
 extension_argument=$(dot_command_path "$extension")
 csv_argument=$(dot_command_path "$csv")
 predict_argument=$(dot_command_path "$here/predict.sql")
+explore_argument=$(dot_command_path "$here/explore.sql")
 database_argument=$(command_line_path "$database")
+# The plot directory as an SQL string literal, with ' doubled.
+plots_literal=\'$(printf '%s' "$plots" | sed "s/'/''/g")\'
 
 printf 'Dataset: %s\n' "$csv"
+printf 'Plots: %s\n' "$plots"
 if [ -n "$split" ]; then
   printf 'Split: %s\n' "$split"
   CLAIM_EXTENSION=$extension SQLITE3=$sqlite \
@@ -142,11 +162,22 @@ SQL
   fi
 fi
 
-# Both branches leave the models 'default' and 'notebook' and the table
-# test in the database. Show each model's training history from
-# claim_history, then score with sql/predict.sql.
+# Both branches leave the table videos, the models 'default' and
+# 'notebook' and the table test in the database. Explore videos with
+# sql/explore.sql, show each model's training history from claim_history,
+# plot both models, then score with sql/predict.sql.
+#
+# The shell parameter @plot_dir names the directory where the scripts
+# write the plots. Its row goes straight into the shell's parameter
+# table, as .parameter set would write it, so the path needs SQL quoting
+# only.
 if ! {
   printf '.load %s\n' "$extension_argument"
+  printf '.parameter init\n'
+  printf 'INSERT INTO temp.sqlite_parameters(key, value)\n'
+  printf "  VALUES ('@plot_dir', %s);\n" "$plots_literal"
+  printf '.print\n.print "Exploring the table videos (sql/explore.sql)"\n'
+  printf '.read %s\n' "$explore_argument"
   cat <<'SQL'
 .bail on
 .mode box
@@ -182,6 +213,28 @@ SELECT history.epoch,
   JOIN claim_models AS models ON models.name = history.model
   WHERE history.model = 'notebook'
   ORDER BY history.epoch;
+
+-- The same histories as SVG plots, and each model's confusion matrix on
+-- the test rows: claim_plot_confusion() draws the counts that
+-- claim_evaluate() returns. writefile() is the shell's; it returns the
+-- number of bytes written.
+.print
+.print Plots of both models
+SELECT @plot_dir || '/history_default.svg' AS file,
+       writefile(@plot_dir || '/history_default.svg',
+                 claim_plot_history('default')) AS bytes
+UNION ALL
+SELECT @plot_dir || '/history_notebook.svg',
+       writefile(@plot_dir || '/history_notebook.svg',
+                 claim_plot_history('notebook'))
+UNION ALL
+SELECT @plot_dir || '/confusion_default.svg',
+       writefile(@plot_dir || '/confusion_default.svg',
+                 claim_plot_confusion('test', 'default'))
+UNION ALL
+SELECT @plot_dir || '/confusion_notebook.svg',
+       writefile(@plot_dir || '/confusion_notebook.svg',
+                 claim_plot_confusion('test', 'notebook'));
 SQL
   printf '.read %s\n' "$predict_argument"
 } | "$sqlite" -bail -batch "$database_argument"; then
@@ -191,3 +244,4 @@ fi
 if [ -n "${DEMO_DB:-}" ]; then
   printf '\nThe database is kept in %s\n' "$DEMO_DB"
 fi
+printf '\nThe plots (SVG, open them in a web browser) are in %s\n' "$plots"
