@@ -650,6 +650,10 @@ int store_load_model(sqlite3 *db, const char *function, const char *name,
     return SQLITE_ERROR;
   }
   Encoder *enc = &model->encoder;
+  /* NOTE: the vocabulary's size is stored nowhere else. With the bag of
+  ** words the first text kernel has one row per token, so a lost last row
+  ** is caught by the shape check, but with text_input "sequence" the
+  ** kernel has sequence_length rows and the lost tokens become OOV. */
   if (rc == SQLITE_OK)
     rc = load_vocabulary(db, name, column_role[COLUMN_TRANSCRIPT], &enc->text,
                          &problem);
