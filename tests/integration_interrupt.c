@@ -10,8 +10,10 @@
 ** claim_train() statement starts (a trace callback marks the start,
 ** because an interrupt that comes before the statement runs is lost).
 ** The delays cover reading the source, fitting the encoder, the first
-** batches and a run of many epochs. A trigger that calls
-** sqlite3_interrupt() covers the time while the model is being saved.
+** batches and a run of many epochs. Triggers that call
+** sqlite3_interrupt() cover the time while the model is being saved and
+** the moment before the commit, and an authorizer covers the parsing of
+** the options.
 ** A watchdog ends the program when one call runs longer than
 ** WATCHDOG_SECONDS, because a missed interrupt trains 100000 epochs.
 */
@@ -233,7 +235,7 @@ static void test_interrupt_while_saving(sqlite3 *db, const Snapshot *before) {
 ** An interrupt after the last row of the new model is inserted and before
 ** the savepoint is released. SQLite 3.40 fails every statement, RELEASE
 ** and ROLLBACK TO included, while the flag is set and the caller's
-** statement runs, so claim_train() can neither commit nor roll back.
+** statement runs, so claim_train() must still leave no open transaction.
 */
 static void test_interrupt_before_commit(sqlite3 *db, const Snapshot *before) {
   const char *test = "interrupt before commit";
@@ -323,17 +325,8 @@ int main(void) {
   test_long_training_stops(db, &before);
   test_delay_sweep(db, &before);
   test_interrupt_while_saving(db, &before);
-  /* NOTE: these two fail with ext/ as of this test's commit: the first
-  ** leaves an open transaction that contains the new model, the second
-  ** reports SQLITE_ERROR "claim_train(): reading the options failed:
-  ** interrupted". They run when CLAIM_TEST_KNOWN_BUGS is set. */
-  if (getenv("CLAIM_TEST_KNOWN_BUGS")) {
-    test_interrupt_before_commit(db, &before);
-    test_interrupt_reading_options(db, &before);
-  } else {
-    printf("  skipped 2 cases of known bugs: interrupt before commit, "
-           "interrupt reading options (set CLAIM_TEST_KNOWN_BUGS=1)\n");
-  }
+  test_interrupt_before_commit(db, &before);
+  test_interrupt_reading_options(db, &before);
   test_training_after_interrupt(db, &before);
   printf("  all cases took %.2f s\n", now_seconds() - started);
 
