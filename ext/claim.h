@@ -115,6 +115,11 @@ char *describe_value(sqlite3_value *value);
 int model_logit(ClaimContext *ctx, Model *model, sqlite3_value **features,
                 double *logit);
 
+/* The same, with the five counts already parsed: NAN for a missing one. */
+int model_logit_parsed(ClaimContext *ctx, Model *model,
+                       const double *parsed, sqlite3_value **features,
+                       double *logit);
+
 /* ---- Storage --------------------------------------------------------- */
 
 int store_create_schema(sqlite3 *db, char **error);

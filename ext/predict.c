@@ -36,7 +36,9 @@ static const char *const feature_name[8] = {
 
 static unsigned int data_version(sqlite3 *db) {
   unsigned int version = 0;
-  sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &version);
+  /* A NULL schema name means "main" and skips the lookup by name, which
+  ** matters because this runs once per row. */
+  sqlite3_file_control(db, NULL, SQLITE_FCNTL_DATA_VERSION, &version);
   return version;
 }
 
@@ -48,7 +50,7 @@ static unsigned int data_version(sqlite3 *db) {
 static int data_version_is_current(sqlite3 *db) {
 #if SQLITE_VERSION_NUMBER >= 3034000
   if (sqlite3_libversion_number() >= 3034000)
-    return sqlite3_txn_state(db, "main") != SQLITE_TXN_NONE;
+    return sqlite3_txn_state(db, NULL) != SQLITE_TXN_NONE;
 #else
   (void)db;
 #endif
@@ -125,14 +127,23 @@ static int reserve_text(ClaimContext *ctx, int n) {
 
 int model_logit(ClaimContext *ctx, Model *model, sqlite3_value **features,
                 double *logit) {
+  double parsed[N_COUNTS];
+  for (int c = 0; c < N_COUNTS; c++)
+    if (!features[c] || parse_count(features[c], &parsed[c]) != VALUE_OK)
+      parsed[c] = NAN;
+  return model_logit_parsed(ctx, model, parsed, features, logit);
+}
+
+int model_logit_parsed(ClaimContext *ctx, Model *model,
+                       const double *parsed, sqlite3_value **features,
+                       double *logit) {
   Encoder *enc = &model->encoder;
   double count[N_COUNTS];
   int category[N_CATEGORIES];
 
   for (int c = 0; c < N_COUNTS; c++) {
-    double x;
-    if (features[c] && parse_count(features[c], &x) == VALUE_OK) {
-      count[c] = x;
+    if (!isnan(parsed[c])) {
+      count[c] = parsed[c];
     } else {
       /* NULL: the value whose normalized feature is 0. For log1p the
       ** inverse transform of the mean gives the same feature. */
@@ -223,14 +234,16 @@ static int predict_row(sqlite3_context *context, const char *function,
   }
 
   int all_null = 1;
+  double parsed[N_COUNTS];
   for (int i = 0; i < 8; i++) {
     sqlite3_value *v = argv[first + i];
     int type = sqlite3_value_type(v);
     if (type != SQLITE_NULL) all_null = 0;
-    double x;
+    double x = NAN;
     int status = type == SQLITE_BLOB ? VALUE_BLOB
                  : i < N_COUNTS      ? parse_count(v, &x)
                                      : VALUE_OK;
+    if (i < N_COUNTS) parsed[i] = status == VALUE_OK ? x : NAN;
     if (status == VALUE_OK || status == VALUE_NULL) continue;
     char *shown = describe_value(v);
     char *message =
@@ -270,7 +283,8 @@ static int predict_row(sqlite3_context *context, const char *function,
     return -1;
   }
   if (all_null) return 0;
-  if (model_logit(ctx, model, argv + first, logit) != SQLITE_OK) {
+  if (model_logit_parsed(ctx, model, parsed, argv + first, logit) !=
+      SQLITE_OK) {
     sqlite3_result_error_nomem(context);
     return -1;
   }

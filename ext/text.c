@@ -11,19 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 1 for the punctuation bytes removed by the tokenizer. */
-static const unsigned char is_punctuation[256] = {
+/* What the tokenizer does with each byte: keep it, drop it (punctuation),
+** or end a token (ASCII whitespace). */
+enum { BYTE_KEEP = 0, BYTE_DROP = 1, BYTE_SPACE = 2 };
+
+static const unsigned char byte_class[256] = {
   ['!'] = 1, ['"'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1,
   ['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1, ['-'] = 1,
   ['.'] = 1, ['/'] = 1, [':'] = 1, [';'] = 1, ['<'] = 1, ['='] = 1,
   ['>'] = 1, ['?'] = 1, ['@'] = 1, ['['] = 1, ['\\'] = 1, [']'] = 1,
   ['^'] = 1, ['_'] = 1, ['`'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1,
   ['~'] = 1, ['\''] = 1,
+  [' '] = 2, ['\t'] = 2, ['\n'] = 2, ['\v'] = 2, ['\f'] = 2, ['\r'] = 2,
 };
-
-static int is_space(unsigned char c) {
-  return c == ' ' || (c >= '\t' && c <= '\r');
-}
 
 uint64_t hash_bytes(const char *s, size_t length) {
   /* FNV-1a, 64 bits. */
@@ -70,25 +70,29 @@ int tokenize(TokenList *list, const char *text, size_t n_bytes) {
     list->text_cap = n_bytes + 1;
   }
 
-  /* Standardize into list->text: lowercase, drop punctuation. */
-  size_t used = 0;
+  /* One pass: drop punctuation, lowercase, and end a token at each run of
+  ** whitespace. Tokens are copied back to back into list->text, through a
+  ** local pointer: a store through a char pointer may alias any field of
+  ** list, which would make the compiler reload them for every byte. */
+  char *out = list->text;
+  size_t used = 0, start = 0;
   for (size_t i = 0; i < n_bytes; i++) {
     unsigned char c = (unsigned char)text[i];
-    if (is_punctuation[c]) continue;
-    if (c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
-    list->text[used++] = (char)c;
+    int kind = byte_class[c];
+    if (kind == BYTE_DROP) continue;
+    if (kind == BYTE_SPACE) {
+      if (used > start &&
+          token_list_push(list, (int)start, (int)(used - start)))
+        return -1;
+      start = used;
+      continue;
+    }
+    /* ASCII uppercase to lowercase, without a branch. */
+    out[used++] = (char)(c + (((unsigned)(c - 'A') < 26u) << 5));
   }
-  list->text[used] = 0;
-
-  /* Split on whitespace. */
-  size_t i = 0;
-  while (i < used) {
-    while (i < used && is_space((unsigned char)list->text[i])) i++;
-    size_t start = i;
-    while (i < used && !is_space((unsigned char)list->text[i])) i++;
-    if (i > start && token_list_push(list, (int)start, (int)(i - start)))
-      return -1;
-  }
+  out[used] = 0;
+  if (used > start && token_list_push(list, (int)start, (int)(used - start)))
+    return -1;
   return 0;
 }
 

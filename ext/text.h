@@ -20,7 +20,7 @@
 ** nothing once the buffer has grown to the longest row seen.
 */
 typedef struct TokenList {
-  char *text;          /* standardized copy of the input; tokens point here */
+  char *text;          /* the tokens' standardized bytes, back to back */
   size_t text_cap;
   int *start;          /* (n) byte offset of token i in text */
   int *length;         /* (n) byte length of token i */
