@@ -37,10 +37,11 @@
 #define WARMUP_CALLS (CALLS / 20)
 #define MAX_GROWTH_BYTES (512 * 1024)
 
-/* The kinds of call. The first eight take about 1 us each (measured on
-** an -O2 build) and repeat in turn. The last two take 10 to 15 us, so
-** they come less often: an unknown model reads claim_models to list the
-** names in its message. */
+/* The kinds of call. The first eight repeat in turn and take 1 to 5 us
+** each on an -O2 build: a call outside a transaction reads the model's
+** generation. The last two come less often because they take 20 to 90
+** us: an unknown model reads claim_models to list the names in its
+** message, and the long transcript has 200 words. */
 enum {
   CALL_VALID_NUMBERS, CALL_VALID_TEXT, CALL_VALID_NULLS, CALL_BAD_COUNT,
   CALL_BLOB_COUNT, CALL_BLOB_TRANSCRIPT, CALL_MODEL_NOT_TEXT, CALL_ALL_NULL,
