@@ -19,8 +19,9 @@ double adam_step_size(const AdamConfig *config, long step) {
 }
 
 CLAIM_VECTORIZE
-void adam_update(double *w, double *g, double *m, double *v, size_t n,
-                 const AdamConfig *config, double step_size) {
+void adam_update(double *restrict w, double *restrict g, double *restrict m,
+                 double *restrict v, size_t n, const AdamConfig *config,
+                 double step_size) {
   double b1 = config->beta1, b2 = config->beta2, eps = config->epsilon;
   for (size_t i = 0; i < n; i++) {
     double gi = g[i];

@@ -27,14 +27,21 @@ void dataset_free(Dataset *data) {
   memset(data, 0, sizeof(*data));
 }
 
+void network_layout(const NetworkShape *shape, int *rows, int *cols) {
+  int u1 = shape->tabular_units[0], u2 = shape->tabular_units[1];
+  int t1 = shape->text_units[0], t2 = shape->text_units[1];
+  const int r[N_TENSORS] = {shape->n_tabular, 1, u1, 1, shape->n_text, 1,
+                            t1, 1, u2 + t2, 1};
+  const int c[N_TENSORS] = {u1, u1, u2, u2, t1, t1, t2, t2, 1, 1};
+  memcpy(rows, r, sizeof(r));
+  memcpy(cols, c, sizeof(c));
+}
+
 int network_init(Network *net, const NetworkShape *shape) {
   memset(net, 0, sizeof(*net));
   net->shape = *shape;
-  int u1 = shape->tabular_units[0], u2 = shape->tabular_units[1];
-  int t1 = shape->text_units[0], t2 = shape->text_units[1];
-  int rows[N_TENSORS] = {shape->n_tabular, 1, u1, 1, shape->n_text, 1,
-                         t1, 1, u2 + t2, 1};
-  int cols[N_TENSORS] = {u1, u1, u2, u2, t1, t1, t2, t2, 1, 1};
+  int rows[N_TENSORS], cols[N_TENSORS];
+  network_layout(shape, rows, cols);
 
   /* Each tensor is at most INT32_MAX x INT32_MAX, so a 64-bit product of
   ** two ints cannot overflow; the running total is checked instead. */

@@ -66,6 +66,9 @@ typedef struct Dataset {
 
 void dataset_free(Dataset *data);
 
+/* The (rows, cols) of each tensor for shape, without allocating. */
+void network_layout(const NetworkShape *shape, int *rows, int *cols);
+
 /*
 ** Lays out the tensors for shape and allocates zeroed weights. Returns 0,
 ** or -1 when out of memory or when the sizes overflow.

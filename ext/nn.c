@@ -99,15 +99,12 @@ void dense_backward(double *d_in, double *d_kernel, double *d_bias,
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_in, n_out, batch,
                 1.0, in, n_in, d_out, n_out, 1.0, d_kernel, n_out);
   } else {
-    for (int b = 0; b < batch; b++) {
-      const double *g = d_out + (size_t)b * n_out;
-      const double *x = in + (size_t)b * n_in;
-      for (int i = 0; i < n_in; i++) {
-        double xi = x[i];
-        if (xi == 0.0) continue;
-        double *dw = d_kernel + (size_t)i * n_out;
-        for (int j = 0; j < n_out; j++) dw[j] += xi * g[j];
-      }
+    /* Row r of d_kernel is sum_b in[b][r] d_out[b]: the same product as a
+    ** forward layer, with the batch as its inputs, so a row stays in
+    ** registers while the batch streams past. */
+    for (int r = 0; r < n_in; r++) {
+      double *dw = d_kernel + (size_t)r * n_out;
+      ADD_ROW_PRODUCT(dw, batch, d_out, n_out, in[(size_t)i * n_in + r], i);
     }
   }
 
@@ -117,14 +114,37 @@ void dense_backward(double *d_in, double *d_kernel, double *d_bias,
                 1.0, d_out, n_out, kernel, n_out, 0.0, d_in, n_in);
     return;
   }
+  /* With the kernel transposed into a stack buffer, d_in[b] is again a
+  ** forward product: sum_j d_out[b][j] kernel^T[j]. */
+  enum { MAX_TRANSPOSED = 4096 };
+  if ((long)n_in * n_out <= MAX_TRANSPOSED) {
+    double transposed[MAX_TRANSPOSED];
+    for (int i = 0; i < n_in; i++)
+      for (int j = 0; j < n_out; j++)
+        transposed[(size_t)j * n_in + i] = kernel[(size_t)i * n_out + j];
+    for (int b = 0; b < batch; b++) {
+      const double *g = d_out + (size_t)b * n_out;
+      double *dx = d_in + (size_t)b * n_in;
+      memset(dx, 0, (size_t)n_in * sizeof(double));
+      ADD_ROW_PRODUCT(dx, n_out, transposed, n_in, g[i], i);
+    }
+    return;
+  }
   for (int b = 0; b < batch; b++) {
     const double *g = d_out + (size_t)b * n_out;
     double *dx = d_in + (size_t)b * n_in;
     for (int i = 0; i < n_in; i++) {
       const double *w = kernel + (size_t)i * n_out;
-      double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-      for (int j = 0; j < n_out; j++) sum += g[j] * w[j];
+      /* Four partial sums, added at the end. */
+      Vector4 acc = {0, 0, 0, 0}, a, c;
+      int j = 0;
+      for (; j + 4 <= n_out; j += 4) {
+        LOAD4(a, g + j);
+        LOAD4(c, w + j);
+        acc += a * c;
+      }
+      double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+      for (; j < n_out; j++) sum += g[j] * w[j];
       dx[i] = sum;
     }
   }
@@ -181,8 +201,16 @@ void sparse_dense_backward(double *d_kernel, double *d_bias,
     for (int j = 0; j < n_out; j++) d_bias[j] += g[j];
     for (int64_t k = in->offset[r]; k < in->offset[r + 1]; k++) {
       double v = in->value[k];
+      Vector4 vv = {v, v, v, v}, a, b;
       double *dw = d_kernel + (size_t)in->column[k] * n_out;
-      for (int j = 0; j < n_out; j++) dw[j] += v * g[j];
+      int j = 0;
+      for (; j + 4 <= n_out; j += 4) {
+        LOAD4(a, dw + j);
+        LOAD4(b, g + j);
+        a += vv * b;
+        STORE4(dw + j, a);
+      }
+      for (; j < n_out; j++) dw[j] += v * g[j];
     }
   }
 }

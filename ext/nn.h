@@ -18,7 +18,10 @@
 ** SSE2, and the loader picks the version the processor supports. So one
 ** build runs everywhere and still uses the wider vectors where they exist.
 */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+/* Clang 14 exports the dispatcher under another name ("NAME.ifunc"), which
+** leaves the plain symbol undefined, so only GCC gets the clones. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && \
+    !defined(__clang__)
 #define CLAIM_VECTORIZE __attribute__((target_clones("avx2", "default")))
 #else
 #define CLAIM_VECTORIZE

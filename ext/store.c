@@ -516,7 +516,7 @@ static int load_weights(sqlite3 *db, Model *model, char **problem) {
   sqlite3_stmt *stmt;
   sqlite3_int64 rows[N_TENSORS], cols[N_TENSORS];
   const void *data[N_TENSORS] = {0};
-  int bytes[N_TENSORS] = {0};
+  int bytes[N_TENSORS] = {0}, types[N_TENSORS] = {0};
   int rc = sqlite3_prepare_v2(db,
       "SELECT rows, cols, data FROM claim_weights"
       " WHERE model = ?1 AND tensor = ?2", -1, &stmt, 0);
@@ -538,6 +538,8 @@ static int load_weights(sqlite3 *db, Model *model, char **problem) {
     }
     rows[k] = sqlite3_column_int64(stmt, 0);
     cols[k] = sqlite3_column_int64(stmt, 1);
+    types[k] = sqlite3_column_type(stmt, 2);
+    bytes[k] = sqlite3_column_bytes(stmt, 2);
     sqlite3_reset(stmt);
     /* The widest layer that claim_train() makes has 4096 units. */
     if (rows[k] < 1 || rows[k] >= (1 << 24) || cols[k] < 1 ||
@@ -555,21 +557,42 @@ static int load_weights(sqlite3 *db, Model *model, char **problem) {
   shape.tabular_units[1] = (int)cols[TENSOR_TABULAR_KERNEL_2];
   shape.text_units[0] = (int)cols[TENSOR_TEXT_KERNEL_1];
   shape.text_units[1] = (int)cols[TENSOR_TEXT_KERNEL_2];
+  /* Every shape and every BLOB size is checked before the weights are
+  ** allocated, so a damaged row can never ask for gigabytes. */
+  int expected_rows[N_TENSORS], expected_cols[N_TENSORS];
+  network_layout(&shape, expected_rows, expected_cols);
+  for (int k = 0; k < N_TENSORS; k++) {
+    if (rows[k] != expected_rows[k] || cols[k] != expected_cols[k]) {
+      *problem = sqlite3_mprintf("tensor \"%s\" is %lldx%lld, expected "
+                                 "%dx%d", tensor_name[k], (long long)rows[k],
+                                 (long long)cols[k], expected_rows[k],
+                                 expected_cols[k]);
+      sqlite3_finalize(stmt);
+      return SQLITE_CORRUPT;
+    }
+  }
+  for (int k = 0; k < N_TENSORS; k++) {
+    if (types[k] != SQLITE_BLOB) {
+      static const char *const type_name[] = {"", "an INTEGER", "a REAL",
+                                              "TEXT", "", "NULL"};
+      *problem = sqlite3_mprintf("tensor \"%s\" holds %s, not a BLOB",
+                                 tensor_name[k], type_name[types[k]]);
+      sqlite3_finalize(stmt);
+      return SQLITE_CORRUPT;
+    }
+    if (bytes[k] != rows[k] * cols[k] * 8) {
+      *problem = sqlite3_mprintf("tensor \"%s\" has %d bytes, expected %lld",
+                                 tensor_name[k], bytes[k],
+                                 (long long)(rows[k] * cols[k] * 8));
+      sqlite3_finalize(stmt);
+      return SQLITE_CORRUPT;
+    }
+  }
   if (network_init(net, &shape)) {
     sqlite3_finalize(stmt);
     return SQLITE_NOMEM;
   }
   net->sparse_text = enc->text_mode == TEXT_BAG;
-  for (int k = 0; k < N_TENSORS; k++) {
-    if (rows[k] != net->rows[k] || cols[k] != net->cols[k]) {
-      *problem = sqlite3_mprintf("tensor \"%s\" is %lldx%lld, expected "
-                                 "%dx%d", tensor_name[k], (long long)rows[k],
-                                 (long long)cols[k], net->rows[k],
-                                 net->cols[k]);
-      sqlite3_finalize(stmt);
-      return SQLITE_CORRUPT;
-    }
-  }
 
   /* Then the data. */
   for (int k = 0; k < N_TENSORS; k++) {
