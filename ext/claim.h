@@ -48,6 +48,7 @@ typedef struct CachedModel {
   Model *model;
   unsigned int data_version;
   sqlite3_int64 total_changes;
+  int outside_main;            /* the model tables are not in main */
   struct CachedModel *next;
 } CachedModel;
 

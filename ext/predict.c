@@ -34,12 +34,28 @@ static const char *const feature_name[8] = {
   "verified_status", "author_ban_status", "transcript",
 };
 
+/*
+** Combines the data versions of every attached database, because the
+** model tables may live in any of them: unqualified names resolve to
+** main, then temp, then the attached databases in order.
+*/
 static unsigned int data_version(sqlite3 *db) {
-  unsigned int version = 0;
+  unsigned int combined = 0;
   /* A NULL schema name means "main" and skips the lookup by name, which
   ** matters because this runs once per row. */
-  sqlite3_file_control(db, NULL, SQLITE_FCNTL_DATA_VERSION, &version);
-  return version;
+  sqlite3_file_control(db, NULL, SQLITE_FCNTL_DATA_VERSION, &combined);
+#if SQLITE_VERSION_NUMBER >= 3039000
+  if (sqlite3_libversion_number() >= 3039000) {
+    /* Index 1 is temp, which another connection cannot change. */
+    const char *name;
+    for (int i = 2; (name = sqlite3_db_name(db, i)) != NULL; i++) {
+      unsigned int version = 0;
+      sqlite3_file_control(db, name, SQLITE_FCNTL_DATA_VERSION, &version);
+      combined = combined * 2654435761u + version;
+    }
+  }
+#endif
+  return combined;
 }
 
 /*
@@ -55,6 +71,24 @@ static int data_version_is_current(sqlite3 *db) {
   (void)db;
 #endif
   return 0;
+}
+
+/*
+** Returns 1 when main holds claim_models. When the model tables are in an
+** attached database instead, a statement that reads only main leaves that
+** database's data version stale, so such a model's generation is checked
+** on every call.
+*/
+static int main_has_models(sqlite3 *db) {
+  sqlite3_stmt *stmt;
+  int found = 0;
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_schema WHERE"
+                         " type = 'table' AND name = 'claim_models'", -1,
+                         &stmt, 0) == SQLITE_OK) {
+    found = sqlite3_step(stmt) == SQLITE_ROW;
+    sqlite3_finalize(stmt);
+  }
+  return found;
 }
 
 void context_forget_models(ClaimContext *ctx) {
@@ -75,7 +109,7 @@ Model *context_model(ClaimContext *ctx, sqlite3 *db, const char *function,
     CachedModel *entry = *link;
     if (strcmp(entry->model->name, name) != 0) continue;
     if (entry->data_version == version && entry->total_changes == changes &&
-        data_version_is_current(db))
+        !entry->outside_main && data_version_is_current(db))
       return entry->model;
     sqlite3_int64 generation;
     if (store_model_generation(db, name, &generation) == SQLITE_OK &&
@@ -102,6 +136,7 @@ Model *context_model(ClaimContext *ctx, sqlite3 *db, const char *function,
   entry->model = model;
   entry->data_version = version;
   entry->total_changes = changes;
+  entry->outside_main = !main_has_models(db);
   entry->next = ctx->cache;
   ctx->cache = entry;
   return model;
