@@ -14,11 +14,14 @@
 ** Rules:
 **   1. All state belongs to one connection: its model cache and scratch
 **      buffers hang off the functions' user data, never off globals.
-**   2. claim_train() and claim_evaluate() are SQLITE_DIRECTONLY: they write
-**      tables or read whole tables, so a view or trigger planted in a
-**      database from someone else must not be able to run them.
-**   3. claim_predict() and claim_probability() are SQLITE_INNOCUOUS: they
-**      only read this extension's model tables. They are not
+**   2. claim_train(), claim_evaluate(), claim_drop(), the table-valued
+**      claim_describe() and claim_histogram(), and the plots that read a
+**      source are SQLITE_DIRECTONLY: they write tables or read whole tables
+**      named by their arguments, so a view or trigger planted in a database
+**      from someone else must not be able to run them.
+**   3. claim_predict(), claim_probability(), claim_explain() and
+**      claim_plot_history() are SQLITE_INNOCUOUS: they only read this
+**      extension's model tables. The first three are not
 **      SQLITE_DETERMINISTIC, because retraining a model changes their
 **      result for the same arguments, and SQLite may otherwise reuse a
 **      result or allow them in an index or a CHECK constraint.
