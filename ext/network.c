@@ -2,11 +2,13 @@
 ** The two-tower network: layout of the weights, forward and backward
 ** passes of a batch, the optimizer step and batched prediction.
 */
+#define _DEFAULT_SOURCE  /* madvise() and MADV_HUGEPAGE */
 #include "network.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "rng.h"
 
@@ -17,6 +19,17 @@ const char *const tensor_name[N_TENSORS] = {
   "text.dense_2.kernel", "text.dense_2.bias",
   "output.kernel", "output.bias",
 };
+
+void *alloc_large(size_t bytes) {
+  const size_t huge = (size_t)2 << 20;
+  if (bytes < 2 * huge) return malloc(bytes ? bytes : 1);
+  void *p = 0;
+  if (posix_memalign(&p, huge, bytes) != 0) return 0;
+#ifdef MADV_HUGEPAGE
+  madvise(p, bytes, MADV_HUGEPAGE);  /* advice only: failure is harmless */
+#endif
+  return p;
+}
 
 void dataset_free(Dataset *data) {
   free(data->tabular);

@@ -66,6 +66,14 @@ typedef struct Dataset {
 
 void dataset_free(Dataset *data);
 
+/*
+** Allocates a large buffer, released with free(). From 4 MiB up it is
+** aligned to 2 MiB and marked for transparent huge pages where Linux
+** offers them, because training reads the rows of a shuffled dataset in
+** random order and small pages then cost a TLB miss per row.
+*/
+void *alloc_large(size_t bytes);
+
 /* The (rows, cols) of each tensor for shape, without allocating. */
 void network_layout(const NetworkShape *shape, int *rows, int *cols);
 

@@ -212,11 +212,11 @@ static int encode_rows(TrainJob *job, int validation, Dataset *data) {
   memset(data, 0, sizeof(*data));
   data->n = n;
   data->n_tabular = width;
-  data->tabular = malloc((size_t)(n ? n : 1) * width * sizeof(float));
-  data->label = malloc((size_t)(n ? n : 1) * sizeof(float));
-  data->text_offset = malloc(((size_t)n + 1) * sizeof(int64_t));
-  data->text_column = malloc((nnz ? nnz : 1) * sizeof(int32_t));
-  data->text_value = malloc((nnz ? nnz : 1) * sizeof(float));
+  data->tabular = alloc_large((size_t)(n ? n : 1) * width * sizeof(float));
+  data->label = alloc_large((size_t)(n ? n : 1) * sizeof(float));
+  data->text_offset = alloc_large(((size_t)n + 1) * sizeof(int64_t));
+  data->text_column = alloc_large((nnz ? nnz : 1) * sizeof(int32_t));
+  data->text_value = alloc_large((nnz ? nnz : 1) * sizeof(float));
   int32_t *ids = malloc((nnz ? nnz : 1) * sizeof(int32_t));
   if (!data->tabular || !data->label || !data->text_offset ||
       !data->text_column || !data->text_value || !ids) {
