@@ -133,18 +133,20 @@ int sqlite3_claim_init(sqlite3 *db, char **error,
       break;
     }
   }
-  /* Table-valued functions: eponymous virtual tables with no state. */
+  /* Table-valued functions: eponymous virtual tables with no state. They
+  ** share one module, and the TableFunction that each passes as client
+  ** data tells them apart. */
   static const struct {
     const char *name;
-    sqlite3_module *module;
+    const TableFunction *function;
   } modules[] = {
-    {"claim_describe", &claim_describe_module},
-    {"claim_histogram", &claim_histogram_module},
+    {"claim_describe", &claim_describe_function},
+    {"claim_histogram", &claim_histogram_function},
   };
   size_t n_modules = sizeof(modules) / sizeof(modules[0]);
   for (size_t i = 0; rc == SQLITE_OK && i < n_modules; i++) {
-    rc = sqlite3_create_module_v2(db, modules[i].name, modules[i].module, 0,
-                                  0);
+    rc = sqlite3_create_module_v2(db, modules[i].name, &table_function_module,
+                                  (void *)modules[i].function, 0);
     if (rc != SQLITE_OK)
       *error = sqlite3_mprintf("claim: registering %s failed: %s",
                                modules[i].name, sqlite3_errmsg(db));

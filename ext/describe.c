@@ -51,105 +51,11 @@ typedef struct DescribeRow {
   double stat[N_STATS];        /* NaN for NULL */
 } DescribeRow;
 
-typedef struct DescribeTable {
-  sqlite3_vtab base;
-  sqlite3 *db;
-} DescribeTable;
-
 typedef struct DescribeCursor {
-  sqlite3_vtab_cursor base;
+  TableFunctionCursor base;    /* arguments: source and by */
   GroupedRows rows;
-  DescribeRow *result;
-  int n_result;
-  int at;
-  sqlite3_value *argument[2];  /* source and by, for the hidden columns */
+  DescribeRow *result;         /* (base.n_rows) */
 } DescribeCursor;
-
-static int describe_connect(sqlite3 *db, void *aux, int argc,
-                            const char *const *argv, sqlite3_vtab **vtab,
-                            char **error) {
-  (void)aux;
-  (void)argc;
-  (void)argv;
-  (void)error;
-  int rc = sqlite3_declare_vtab(db,
-      "CREATE TABLE x(\"column\" TEXT, by_value, count INTEGER, mean REAL,"
-      " std REAL, min REAL, p25 REAL, p50 REAL, p75 REAL, max REAL,"
-      " source HIDDEN, \"by\" HIDDEN)");
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  DescribeTable *table = sqlite3_malloc(sizeof(DescribeTable));
-  if (!table) return SQLITE_NOMEM;
-  memset(table, 0, sizeof(*table));
-  table->db = db;
-  *vtab = &table->base;
-  return SQLITE_OK;
-}
-
-static int describe_disconnect(sqlite3_vtab *vtab) {
-  sqlite3_free(vtab);
-  return SQLITE_OK;
-}
-
-static int describe_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **cursor) {
-  (void)vtab;
-  DescribeCursor *c = sqlite3_malloc(sizeof(DescribeCursor));
-  if (!c) return SQLITE_NOMEM;
-  memset(c, 0, sizeof(*c));
-  *cursor = &c->base;
-  return SQLITE_OK;
-}
-
-static void describe_reset(DescribeCursor *c) {
-  grouped_free(&c->rows);
-  sqlite3_free(c->result);
-  c->result = 0;
-  c->n_result = 0;
-  c->at = 0;
-  for (int i = 0; i < 2; i++) {
-    sqlite3_value_free(c->argument[i]);
-    c->argument[i] = 0;
-  }
-}
-
-static int describe_close(sqlite3_vtab_cursor *cursor) {
-  DescribeCursor *c = (DescribeCursor *)cursor;
-  describe_reset(c);
-  sqlite3_free(c);
-  return SQLITE_OK;
-}
-
-/*
-** Uses the equality constraints on source (argument 1) and by (argument 2).
-** idxNum has bit 1 for source and bit 2 for by. A constraint that cannot
-** be used yet makes this plan impossible, so SQLite picks an order that
-** evaluates the arguments first.
-*/
-static int describe_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
-  (void)vtab;
-  int constraint[2] = {-1, -1};
-  int unusable = 0;
-  for (int i = 0; i < info->nConstraint; i++) {
-    const struct sqlite3_index_constraint *p = &info->aConstraint[i];
-    if (p->iColumn < DESCRIBE_SOURCE || p->op != SQLITE_INDEX_CONSTRAINT_EQ)
-      continue;
-    int slot = p->iColumn - DESCRIBE_SOURCE;
-    if (!p->usable) unusable |= 1 << slot;
-    else constraint[slot] = i;
-  }
-  if (unusable) return SQLITE_CONSTRAINT;
-  int argument = 0;
-  info->idxNum = 0;
-  for (int slot = 0; slot < 2; slot++) {
-    if (constraint[slot] < 0) continue;
-    info->aConstraintUsage[constraint[slot]].argvIndex = ++argument;
-    info->aConstraintUsage[constraint[slot]].omit = 1;
-    info->idxNum |= 1 << slot;
-  }
-  info->estimatedCost = (info->idxNum & 1) ? 1000.0 : 1e12;
-  info->estimatedRows = 100;
-  return SQLITE_OK;
-}
 
 static int compare_doubles(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -228,7 +134,7 @@ static int describe_compute(DescribeCursor *c, sqlite3 *db,
       int n = 0;
       for (int i = rows->group_start[g]; i < rows->group_start[g + 1]; i++)
         if (!isnan(column->value[i])) scratch[n++] = column->value[i];
-      DescribeRow *row = &c->result[c->n_result++];
+      DescribeRow *row = &c->result[c->base.n_rows++];
       row->column = k;
       row->group = g;
       summarize(scratch, n, row);
@@ -238,80 +144,48 @@ static int describe_compute(DescribeCursor *c, sqlite3 *db,
   return SQLITE_OK;
 }
 
-static int describe_filter(sqlite3_vtab_cursor *cursor, int idx_num,
-                           const char *idx_str, int argc,
-                           sqlite3_value **argv) {
-  (void)idx_str;
-  (void)argc;
+/* Checks the arguments and computes the rows into the cursor. */
+static int describe_run(TableFunctionCursor *cursor, sqlite3 *db,
+                        char **error) {
   DescribeCursor *c = (DescribeCursor *)cursor;
-  DescribeTable *table = (DescribeTable *)cursor->pVtab;
-  char *error = 0;
-  int rc = SQLITE_OK;
-  describe_reset(c);
-
-  int next = 0;
-  for (int slot = 0; slot < 2; slot++) {
-    if (!(idx_num & (1 << slot))) continue;
-    c->argument[slot] = sqlite3_value_dup(argv[next++]);
-    if (!c->argument[slot]) {
-      rc = SQLITE_NOMEM;
-      goto done;
-    }
-  }
-  sqlite3_value *source = c->argument[0];
-  sqlite3_value *by = c->argument[1];
+  sqlite3_value *source = cursor->argument[0];
+  sqlite3_value *by = cursor->argument[1];
   if (!source) {
-    error = sqlite3_mprintf("claim_describe(): missing argument 1 (source); "
-                            "call claim_describe('table' [, 'by_column'])");
-    rc = SQLITE_ERROR;
-    goto done;
+    *error = sqlite3_mprintf("claim_describe(): missing argument 1 (source); "
+                             "call claim_describe('table' [, 'by_column'])");
+    return SQLITE_ERROR;
   }
   if (sqlite3_value_type(source) != SQLITE_TEXT) {
     char *shown = describe_value(source);
-    error = sqlite3_mprintf("claim_describe(): argument 1 (source) must be a "
-                            "table or view name as TEXT; got %s", shown);
+    *error = sqlite3_mprintf("claim_describe(): argument 1 (source) must be "
+                             "a table or view name as TEXT; got %s", shown);
     sqlite3_free(shown);
-    rc = SQLITE_ERROR;
-    goto done;
+    return SQLITE_ERROR;
   }
   if (by && sqlite3_value_type(by) != SQLITE_NULL &&
       sqlite3_value_type(by) != SQLITE_TEXT) {
     char *shown = describe_value(by);
-    error = sqlite3_mprintf("claim_describe(): argument 2 (by) must be a "
-                            "column name as TEXT, or NULL; got %s", shown);
+    *error = sqlite3_mprintf("claim_describe(): argument 2 (by) must be a "
+                             "column name as TEXT, or NULL; got %s", shown);
     sqlite3_free(shown);
-    rc = SQLITE_ERROR;
-    goto done;
+    return SQLITE_ERROR;
   }
-  rc = describe_compute(c, table->db, (const char *)sqlite3_value_text(source),
-                        by ? (const char *)sqlite3_value_text(by) : 0,
-                        &error);
-
-done:
-  if (rc != SQLITE_OK) {
-    describe_reset(c);
-    if (error) {
-      sqlite3_free(cursor->pVtab->zErrMsg);
-      cursor->pVtab->zErrMsg = error;
-    }
-  }
-  return rc;
+  return describe_compute(c, db, (const char *)sqlite3_value_text(source),
+                          by ? (const char *)sqlite3_value_text(by) : 0,
+                          error);
 }
 
-static int describe_next(sqlite3_vtab_cursor *cursor) {
-  ((DescribeCursor *)cursor)->at++;
-  return SQLITE_OK;
-}
-
-static int describe_eof(sqlite3_vtab_cursor *cursor) {
+static void describe_reset(TableFunctionCursor *cursor) {
   DescribeCursor *c = (DescribeCursor *)cursor;
-  return c->at >= c->n_result;
+  grouped_free(&c->rows);
+  sqlite3_free(c->result);
+  c->result = 0;
 }
 
 static int describe_column(sqlite3_vtab_cursor *cursor,
                            sqlite3_context *context, int i) {
   DescribeCursor *c = (DescribeCursor *)cursor;
-  const DescribeRow *row = &c->result[c->at];
+  const DescribeRow *row = &c->result[c->base.at];
   switch (i) {
     case DESCRIBE_COLUMN:
       sqlite3_result_text(context, c->rows.column[row->column].name, -1,
@@ -326,8 +200,8 @@ static int describe_column(sqlite3_vtab_cursor *cursor,
       break;
     case DESCRIBE_SOURCE:
     case DESCRIBE_BY:
-      if (c->argument[i - DESCRIBE_SOURCE])
-        sqlite3_result_value(context, c->argument[i - DESCRIBE_SOURCE]);
+      if (c->base.argument[i - DESCRIBE_SOURCE])
+        sqlite3_result_value(context, c->base.argument[i - DESCRIBE_SOURCE]);
       break;
     default:
       if (!isnan(row->stat[i - DESCRIBE_MEAN]))
@@ -337,21 +211,15 @@ static int describe_column(sqlite3_vtab_cursor *cursor,
   return SQLITE_OK;
 }
 
-static int describe_rowid(sqlite3_vtab_cursor *cursor, sqlite3_int64 *rowid) {
-  *rowid = ((DescribeCursor *)cursor)->at + 1;
-  return SQLITE_OK;
-}
-
-/* No xCreate: the table is eponymous only, so CREATE VIRTUAL TABLE fails. */
-sqlite3_module claim_describe_module = {
-  .xConnect = describe_connect,
-  .xBestIndex = describe_best_index,
-  .xDisconnect = describe_disconnect,
-  .xOpen = describe_open,
-  .xClose = describe_close,
-  .xFilter = describe_filter,
-  .xNext = describe_next,
-  .xEof = describe_eof,
-  .xColumn = describe_column,
-  .xRowid = describe_rowid,
+const TableFunction claim_describe_function = {
+  .schema = "CREATE TABLE x(\"column\" TEXT, by_value, count INTEGER,"
+            " mean REAL, std REAL, min REAL, p25 REAL, p50 REAL, p75 REAL,"
+            " max REAL, source HIDDEN, \"by\" HIDDEN)",
+  .first_argument = DESCRIBE_SOURCE,
+  .n_arguments = 2,
+  .n_required = 1,
+  .cursor_size = sizeof(DescribeCursor),
+  .run = describe_run,
+  .reset = describe_reset,
+  .column = describe_column,
 };

@@ -202,107 +202,20 @@ static const char *const argument_name[N_ARGUMENTS] = {
   "source", "column", "bins", "by", "log",
 };
 
-typedef struct HistogramTable {
-  sqlite3_vtab base;
-  sqlite3 *db;
-} HistogramTable;
-
 typedef struct HistogramCursor {
-  sqlite3_vtab_cursor base;
+  TableFunctionCursor base;    /* arguments: see argument_name */
   GroupedRows rows;
   Histogram histogram;
-  sqlite3_int64 at, n_result;
-  sqlite3_value *argument[N_ARGUMENTS];
 } HistogramCursor;
 
-static int histogram_connect(sqlite3 *db, void *aux, int argc,
-                             const char *const *argv, sqlite3_vtab **vtab,
-                             char **error) {
-  (void)aux;
-  (void)argc;
-  (void)argv;
-  (void)error;
-  int rc = sqlite3_declare_vtab(db,
-      "CREATE TABLE x(by_value, bin INTEGER, lower REAL, upper REAL,"
-      " count INTEGER, source HIDDEN, \"column\" HIDDEN, bins HIDDEN,"
-      " \"by\" HIDDEN, log HIDDEN)");
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  HistogramTable *table = sqlite3_malloc(sizeof(HistogramTable));
-  if (!table) return SQLITE_NOMEM;
-  memset(table, 0, sizeof(*table));
-  table->db = db;
-  *vtab = &table->base;
-  return SQLITE_OK;
-}
-
-static int histogram_disconnect(sqlite3_vtab *vtab) {
-  sqlite3_free(vtab);
-  return SQLITE_OK;
-}
-
-static int histogram_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **cursor) {
-  (void)vtab;
-  HistogramCursor *c = sqlite3_malloc(sizeof(HistogramCursor));
-  if (!c) return SQLITE_NOMEM;
-  memset(c, 0, sizeof(*c));
-  *cursor = &c->base;
-  return SQLITE_OK;
-}
-
-static void histogram_reset(HistogramCursor *c) {
-  grouped_free(&c->rows);
-  histogram_free(&c->histogram);
-  c->at = c->n_result = 0;
-  for (int i = 0; i < N_ARGUMENTS; i++) {
-    sqlite3_value_free(c->argument[i]);
-    c->argument[i] = 0;
-  }
-}
-
-static int histogram_close(sqlite3_vtab_cursor *cursor) {
-  HistogramCursor *c = (HistogramCursor *)cursor;
-  histogram_reset(c);
-  sqlite3_free(c);
-  return SQLITE_OK;
-}
-
-/*
-** Uses the equality constraints on the hidden columns. Bit i of idxNum is
-** set when argument i is present. A constraint that cannot be used yet
-** makes this plan impossible, so SQLite evaluates the arguments first.
-*/
-static int histogram_best_index(sqlite3_vtab *vtab,
-                                sqlite3_index_info *info) {
-  (void)vtab;
-  int constraint[N_ARGUMENTS];
-  for (int slot = 0; slot < N_ARGUMENTS; slot++) constraint[slot] = -1;
-  for (int i = 0; i < info->nConstraint; i++) {
-    const struct sqlite3_index_constraint *p = &info->aConstraint[i];
-    if (p->iColumn < HISTOGRAM_SOURCE || p->op != SQLITE_INDEX_CONSTRAINT_EQ)
-      continue;
-    if (!p->usable) return SQLITE_CONSTRAINT;
-    constraint[p->iColumn - HISTOGRAM_SOURCE] = i;
-  }
-  int argument = 0;
-  info->idxNum = 0;
-  for (int slot = 0; slot < N_ARGUMENTS; slot++) {
-    if (constraint[slot] < 0) continue;
-    info->aConstraintUsage[constraint[slot]].argvIndex = ++argument;
-    info->aConstraintUsage[constraint[slot]].omit = 1;
-    info->idxNum |= 1 << slot;
-  }
-  int required = (1 << N_REQUIRED) - 1;
-  info->estimatedCost = (info->idxNum & required) == required ? 1000.0 : 1e12;
-  info->estimatedRows = 100;
-  return SQLITE_OK;
-}
-
 /* Checks the arguments and computes the histogram into the cursor. */
-static int histogram_run(HistogramCursor *c, sqlite3 *db, char **error) {
+static int histogram_run(TableFunctionCursor *cursor, sqlite3 *db,
+                         char **error) {
   static const char function[] = "claim_histogram";
+  HistogramCursor *c = (HistogramCursor *)cursor;
+  sqlite3_value **argument = cursor->argument;
   for (int slot = 0; slot < N_REQUIRED; slot++)
-    if (!c->argument[slot]) {
+    if (!argument[slot]) {
       *error = sqlite3_mprintf("%s(): missing argument %d (%s); call "
                                "claim_histogram('table', 'column', bins "
                                "[, 'by_column' [, log]])", function,
@@ -310,7 +223,7 @@ static int histogram_run(HistogramCursor *c, sqlite3 *db, char **error) {
       return SQLITE_ERROR;
     }
   for (int slot = 0; slot < 4; slot++) {
-    sqlite3_value *v = c->argument[slot];
+    sqlite3_value *v = argument[slot];
     if (slot == 2 || !v) continue;
     if (sqlite3_value_type(v) == SQLITE_TEXT) continue;
     if (slot == 3 && sqlite3_value_type(v) == SQLITE_NULL) continue;
@@ -325,62 +238,30 @@ static int histogram_run(HistogramCursor *c, sqlite3 *db, char **error) {
     return SQLITE_ERROR;
   }
   int bins, log = 0;
-  int rc = histogram_parse_bins(function, 3, c->argument[2], &bins, error);
-  if (rc == SQLITE_OK && c->argument[4])
-    rc = histogram_parse_log(function, 5, c->argument[4], &log, error);
+  int rc = histogram_parse_bins(function, 3, argument[2], &bins, error);
+  if (rc == SQLITE_OK && argument[4])
+    rc = histogram_parse_log(function, 5, argument[4], &log, error);
   if (rc != SQLITE_OK) return rc;
 
-  const char *source = (const char *)sqlite3_value_text(c->argument[0]);
-  const char *column = (const char *)sqlite3_value_text(c->argument[1]);
-  const char *by = c->argument[3]
-                       ? (const char *)sqlite3_value_text(c->argument[3])
+  const char *source = (const char *)sqlite3_value_text(argument[0]);
+  const char *column = (const char *)sqlite3_value_text(argument[1]);
+  const char *by = argument[3]
+                       ? (const char *)sqlite3_value_text(argument[3])
                        : 0;
   rc = grouped_read(db, function, source, by, 1, &column, &c->rows, error);
   if (rc != SQLITE_OK) return rc;
   rc = histogram_compute(&c->rows, 0, bins, log, function, source,
                          &c->histogram, error);
   if (rc != SQLITE_OK) return rc;
-  c->n_result = (sqlite3_int64)c->histogram.n_groups *
-                (c->histogram.n_bins + c->histogram.has_zero_bin);
+  cursor->n_rows = (sqlite3_int64)c->histogram.n_groups *
+                   (c->histogram.n_bins + c->histogram.has_zero_bin);
   return SQLITE_OK;
 }
 
-static int histogram_filter(sqlite3_vtab_cursor *cursor, int idx_num,
-                            const char *idx_str, int argc,
-                            sqlite3_value **argv) {
-  (void)idx_str;
-  (void)argc;
+static void histogram_reset(TableFunctionCursor *cursor) {
   HistogramCursor *c = (HistogramCursor *)cursor;
-  HistogramTable *table = (HistogramTable *)cursor->pVtab;
-  char *error = 0;
-  int rc = SQLITE_OK;
-  histogram_reset(c);
-
-  int next = 0;
-  for (int slot = 0; rc == SQLITE_OK && slot < N_ARGUMENTS; slot++) {
-    if (!(idx_num & (1 << slot))) continue;
-    c->argument[slot] = sqlite3_value_dup(argv[next++]);
-    if (!c->argument[slot]) rc = SQLITE_NOMEM;
-  }
-  if (rc == SQLITE_OK) rc = histogram_run(c, table->db, &error);
-  if (rc != SQLITE_OK) {
-    histogram_reset(c);
-    if (error) {
-      sqlite3_free(cursor->pVtab->zErrMsg);
-      cursor->pVtab->zErrMsg = error;
-    }
-  }
-  return rc;
-}
-
-static int histogram_next(sqlite3_vtab_cursor *cursor) {
-  ((HistogramCursor *)cursor)->at++;
-  return SQLITE_OK;
-}
-
-static int histogram_eof(sqlite3_vtab_cursor *cursor) {
-  HistogramCursor *c = (HistogramCursor *)cursor;
-  return c->at >= c->n_result;
+  grouped_free(&c->rows);
+  histogram_free(&c->histogram);
 }
 
 static int histogram_column(sqlite3_vtab_cursor *cursor,
@@ -388,8 +269,8 @@ static int histogram_column(sqlite3_vtab_cursor *cursor,
   HistogramCursor *c = (HistogramCursor *)cursor;
   const Histogram *h = &c->histogram;
   int per_group = h->n_bins + h->has_zero_bin;
-  int group = (int)(c->at / per_group);
-  int bin = (int)(c->at % per_group) + !h->has_zero_bin;
+  int group = (int)(c->base.at / per_group);
+  int bin = (int)(c->base.at % per_group) + !h->has_zero_bin;
   switch (i) {
     case HISTOGRAM_BY_VALUE:
       if (c->rows.group_value[group])
@@ -410,29 +291,23 @@ static int histogram_column(sqlite3_vtab_cursor *cursor,
                                     (size_t)bin]);
       break;
     default:
-      if (c->argument[i - HISTOGRAM_SOURCE])
-        sqlite3_result_value(context, c->argument[i - HISTOGRAM_SOURCE]);
+      if (c->base.argument[i - HISTOGRAM_SOURCE])
+        sqlite3_result_value(context,
+                             c->base.argument[i - HISTOGRAM_SOURCE]);
       break;
   }
   return SQLITE_OK;
 }
 
-static int histogram_rowid(sqlite3_vtab_cursor *cursor,
-                           sqlite3_int64 *rowid) {
-  *rowid = ((HistogramCursor *)cursor)->at + 1;
-  return SQLITE_OK;
-}
-
-/* No xCreate: the table is eponymous only, so CREATE VIRTUAL TABLE fails. */
-sqlite3_module claim_histogram_module = {
-  .xConnect = histogram_connect,
-  .xBestIndex = histogram_best_index,
-  .xDisconnect = histogram_disconnect,
-  .xOpen = histogram_open,
-  .xClose = histogram_close,
-  .xFilter = histogram_filter,
-  .xNext = histogram_next,
-  .xEof = histogram_eof,
-  .xColumn = histogram_column,
-  .xRowid = histogram_rowid,
+const TableFunction claim_histogram_function = {
+  .schema = "CREATE TABLE x(by_value, bin INTEGER, lower REAL, upper REAL,"
+            " count INTEGER, source HIDDEN, \"column\" HIDDEN, bins HIDDEN,"
+            " \"by\" HIDDEN, log HIDDEN)",
+  .first_argument = HISTOGRAM_SOURCE,
+  .n_arguments = N_ARGUMENTS,
+  .n_required = N_REQUIRED,
+  .cursor_size = sizeof(HistogramCursor),
+  .run = histogram_run,
+  .reset = histogram_reset,
+  .column = histogram_column,
 };

@@ -6,6 +6,8 @@
 #ifndef CLAIM_WORKBENCH_H
 #define CLAIM_WORKBENCH_H
 
+#include <stddef.h>
+
 #include "claim.h"
 
 /* ---- Reading grouped columns (grouped.c) ---------------------------- */
@@ -53,6 +55,46 @@ char *grouped_invalid_message(const char *function, const char *source,
 /* Appends a group's value as a plot label: its text, or NULL. */
 void grouped_append_label(sqlite3_str *out, sqlite3_value *value);
 
+/* ---- Table-valued functions (table_function.c) ---------------------- */
+
+#define TABLE_FUNCTION_MAX_ARGUMENTS 8
+
+typedef struct TableFunctionCursor TableFunctionCursor;
+
+/* What one table-valued function adds to the shared methods. */
+typedef struct TableFunction {
+  const char *schema;          /* for sqlite3_declare_vtab() */
+  int first_argument;          /* column of the first hidden argument */
+  int n_arguments;             /* hidden columns, at most the maximum */
+  int n_required;              /* arguments 1 .. n_required are required */
+  size_t cursor_size;          /* a struct starting with the cursor */
+  /* Checks the arguments and computes the rows, setting n_rows. Returns
+  ** SQLITE_OK, or an error code with *error set (none for SQLITE_NOMEM). */
+  int (*run)(TableFunctionCursor *cursor, sqlite3 *db, char **error);
+  /* Frees what run() computed; the arguments are freed after it. */
+  void (*reset)(TableFunctionCursor *cursor);
+  /* xColumn: result i of the current row, or of its hidden arguments. */
+  int (*column)(sqlite3_vtab_cursor *cursor, sqlite3_context *context,
+                int i);
+} TableFunction;
+
+typedef struct TableFunctionTable {
+  sqlite3_vtab base;
+  sqlite3 *db;
+  const TableFunction *function;
+} TableFunctionTable;
+
+/* The first member of each function's cursor. */
+struct TableFunctionCursor {
+  sqlite3_vtab_cursor base;
+  sqlite3_int64 at;            /* current row, from 0 */
+  sqlite3_int64 n_rows;
+  sqlite3_value *argument[TABLE_FUNCTION_MAX_ARGUMENTS];  /* NULL if absent */
+};
+
+/* The module of every TableFunction, which is its client data. */
+extern sqlite3_module table_function_module;
+
 /* ---- Histograms (histogram.c) --------------------------------------- */
 
 #define HISTOGRAM_MAX_BINS 1000
@@ -85,8 +127,8 @@ int histogram_parse_log(const char *function, int position,
 
 /* ---- Registered in claim.c ------------------------------------------ */
 
-extern sqlite3_module claim_describe_module;
-extern sqlite3_module claim_histogram_module;
+extern const TableFunction claim_describe_function;
+extern const TableFunction claim_histogram_function;
 
 void claim_plot_history_function(sqlite3_context *context, int argc,
                                  sqlite3_value **argv);
