@@ -106,6 +106,15 @@ int parse_label(sqlite3_value *value);
 ** number, NULL, or "a BLOB of 3 bytes". */
 char *describe_value(sqlite3_value *value);
 
+/*
+** Sets the error result of a function that failed with rc: out of memory,
+** "interrupted" with the code SQLITE_INTERRUPT, or else error, or
+** sqlite3_errmsg(db) when error is NULL. Does nothing for SQLITE_OK, and
+** leaves error to the caller to free.
+*/
+void claim_result_error(sqlite3_context *context, sqlite3 *db, int rc,
+                        const char *error);
+
 /* ---- Encoding one row with a model ---------------------------------- */
 
 /*

@@ -183,13 +183,6 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
 
 done:
   sqlite3_finalize(stmt);
-  if (rc == SQLITE_NOMEM) {
-    sqlite3_result_error_nomem(context);
-  } else if (rc == SQLITE_INTERRUPT) {
-    sqlite3_result_error(context, "interrupted", -1);
-    sqlite3_result_error_code(context, SQLITE_INTERRUPT);
-  } else if (rc != SQLITE_OK) {
-    sqlite3_result_error(context, error ? error : sqlite3_errmsg(db), -1);
-  }
+  claim_result_error(context, db, rc, error);
   sqlite3_free(error);
 }

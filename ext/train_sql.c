@@ -562,14 +562,7 @@ nomem:
   rc = SQLITE_NOMEM;
 done:
   if (in_savepoint) roll_back_savepoint(&job);
-  if (rc == SQLITE_NOMEM) {
-    sqlite3_result_error_nomem(context);
-  } else if (rc == SQLITE_INTERRUPT) {
-    sqlite3_result_error(context, "interrupted", -1);
-    sqlite3_result_error_code(context, SQLITE_INTERRUPT);
-  } else if (rc != SQLITE_OK) {
-    sqlite3_result_error(context, error ? error : sqlite3_errmsg(job.db), -1);
-  }
+  claim_result_error(context, job.db, rc, error);
   sqlite3_free(error);
   sqlite3_free(summary);
   job_free(&job);

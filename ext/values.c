@@ -1,7 +1,7 @@
 /*
 ** Parsing of the values a user passes: counts (numbers or numeric text,
-** as `.import --csv` stores them), labels and categories, and the JSON
-** helpers used to build results.
+** as `.import --csv` stores them), labels and categories, the JSON
+** helpers used to build results, and the error result of a failed call.
 */
 #include <math.h>
 #include <stdio.h>
@@ -137,6 +137,18 @@ char *describe_value(sqlite3_value *value) {
       while (cut > 0 && (text[cut] & 0xc0) == 0x80) cut--;
       return sqlite3_mprintf("\"%.*s...\"", cut, text);
     }
+  }
+}
+
+void claim_result_error(sqlite3_context *context, sqlite3 *db, int rc,
+                        const char *error) {
+  if (rc == SQLITE_NOMEM) {
+    sqlite3_result_error_nomem(context);
+  } else if (rc == SQLITE_INTERRUPT) {
+    sqlite3_result_error(context, "interrupted", -1);
+    sqlite3_result_error_code(context, SQLITE_INTERRUPT);
+  } else if (rc != SQLITE_OK) {
+    sqlite3_result_error(context, error ? error : sqlite3_errmsg(db), -1);
   }
 }
 
