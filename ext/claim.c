@@ -42,9 +42,6 @@ static void context_release(void *pointer) {
   context_forget_models(ctx);
   token_list_free(&ctx->tokens);
   sqlite3_free(ctx->ids);
-  sqlite3_free(ctx->text_column);
-  sqlite3_free(ctx->text_value);
-  sqlite3_free(ctx->tabular);
   sqlite3_free(ctx);
 }
 

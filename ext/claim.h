@@ -57,12 +57,8 @@ typedef struct ClaimContext {
   int references;              /* one per registered function */
   CachedModel *cache;
   TokenList tokens;            /* scratch buffers for one row */
-  int32_t *ids;
-  int32_t *text_column;
-  float *text_value;
+  int32_t *ids;                /* (text_cap) token ids of the row */
   int text_cap;
-  float *tabular;
-  int tabular_cap;
 } ClaimContext;
 
 /*

@@ -134,8 +134,8 @@ int encoder_text(const Encoder *enc, int32_t *ids, int n_ids,
 void encoder_token_ids(const Encoder *enc, const TokenList *list,
                        int32_t *out) {
   for (int i = 0; i < list->n; i++) {
-    int id = vocabulary_find(&enc->text, list->text + list->start[i],
-                             (size_t)list->length[i]);
+    int id = vocabulary_find_hashed(&enc->text, list->text + list->start[i],
+                                    (size_t)list->length[i], list->hash[i]);
     out[i] = id > CLAIM_OOV ? id : CLAIM_OOV;
   }
 }

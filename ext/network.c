@@ -141,6 +141,19 @@ int workspace_init(Workspace *ws, const Network *net, int capacity) {
   return 0;
 }
 
+int workspace_reserve_text(Workspace *ws, size_t n) {
+  if (n <= ws->batch_text_cap) return 0;
+  size_t cap = n * 2;
+  int32_t *column = realloc(ws->batch_column, cap * sizeof(int32_t));
+  if (!column) return -1;
+  ws->batch_column = column;
+  float *value = realloc(ws->batch_value, cap * sizeof(float));
+  if (!value) return -1;
+  ws->batch_value = value;
+  ws->batch_text_cap = cap;
+  return 0;
+}
+
 int workspace_gather(Workspace *ws, const Dataset *data, const int *index,
                      int n) {
   int w = data->n_tabular;
@@ -149,16 +162,7 @@ int workspace_gather(Workspace *ws, const Dataset *data, const int *index,
     int i = index[r];
     nnz += (size_t)(data->text_offset[i + 1] - data->text_offset[i]);
   }
-  if (nnz > ws->batch_text_cap) {
-    size_t cap = nnz * 2;
-    int32_t *column = realloc(ws->batch_column, cap * sizeof(int32_t));
-    if (!column) return -1;
-    ws->batch_column = column;
-    float *value = realloc(ws->batch_value, cap * sizeof(float));
-    if (!value) return -1;
-    ws->batch_value = value;
-    ws->batch_text_cap = cap;
-  }
+  if (workspace_reserve_text(ws, nnz)) return -1;
 
   ws->batch_offset[0] = 0;
   for (int r = 0; r < n; r++) {

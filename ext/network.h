@@ -117,6 +117,13 @@ void workspace_free(Workspace *ws);
 int workspace_gather(Workspace *ws, const Dataset *data, const int *index,
                      int n);
 
+/*
+** Makes room for n text entries in the batch buffers, so that a caller
+** can encode one row straight into them. Returns 0, or -1 when out of
+** memory.
+*/
+int workspace_reserve_text(Workspace *ws, size_t n);
+
 /* Forward pass of the gathered batch; logits land in ws->logit. */
 void network_forward(const Network *net, Workspace *ws, int n);
 

@@ -149,13 +149,6 @@ static int reserve_text(ClaimContext *ctx, int n) {
   int32_t *ids = sqlite3_realloc64(ctx->ids, (sqlite3_uint64)cap * 4);
   if (!ids) return SQLITE_NOMEM;
   ctx->ids = ids;
-  int32_t *column = sqlite3_realloc64(ctx->text_column,
-                                      (sqlite3_uint64)cap * 4);
-  if (!column) return SQLITE_NOMEM;
-  ctx->text_column = column;
-  float *value = sqlite3_realloc64(ctx->text_value, (sqlite3_uint64)cap * 4);
-  if (!value) return SQLITE_NOMEM;
-  ctx->text_value = value;
   ctx->text_cap = cap;
   return SQLITE_OK;
 }
@@ -201,23 +194,17 @@ int model_logit_parsed(ClaimContext *ctx, Model *model,
     }
   }
 
-  int width = encoder_tabular_width(enc);
-  if (width > ctx->tabular_cap) {
-    float *tabular = sqlite3_realloc64(ctx->tabular,
-                                       (sqlite3_uint64)width * 4);
-    if (!tabular) return SQLITE_NOMEM;
-    ctx->tabular = tabular;
-    ctx->tabular_cap = width;
-  }
-  encoder_tabular(enc, count, category, ctx->tabular);
+  /* One row is encoded straight into the model's one-row workspace. */
+  Workspace *ws = &model->workspace;
+  float *tabular = ws->batch_tabular;
+  encoder_tabular(enc, count, category, tabular);
 
   /* Without a transform, a count far outside the training range (such as
   ** 1e300) overflows the float feature to infinity, and the network would
   ** turn that into a NaN logit. The largest float keeps it finite, and the
   ** prediction saturates instead. */
   for (int c = 0; c < N_COUNTS; c++)
-    if (isinf(ctx->tabular[c]))
-      ctx->tabular[c] = ctx->tabular[c] > 0 ? FLT_MAX : -FLT_MAX;
+    if (isinf(tabular[c])) tabular[c] = tabular[c] > 0 ? FLT_MAX : -FLT_MAX;
 
   sqlite3_value *t = features[N_COUNTS + N_CATEGORIES];
   const char *text = 0;
@@ -230,17 +217,13 @@ int model_logit_parsed(ClaimContext *ctx, Model *model,
     return SQLITE_NOMEM;
   if (reserve_text(ctx, ctx->tokens.n)) return SQLITE_NOMEM;
   encoder_token_ids(enc, &ctx->tokens, ctx->ids);
-  int nnz = encoder_text(enc, ctx->ids, ctx->tokens.n, ctx->text_column,
-                         ctx->text_value);
-
-  int64_t offset[2] = {0, nnz};
-  Dataset row = {1, width, ctx->tabular, offset, ctx->text_column,
-                 ctx->text_value, 0, 0};
-  int index = 0;
-  if (workspace_gather(&model->workspace, &row, &index, 1))
-    return SQLITE_NOMEM;
-  network_forward(&model->network, &model->workspace, 1);
-  *logit = model->workspace.logit[0];
+  if (workspace_reserve_text(ws, (size_t)ctx->tokens.n)) return SQLITE_NOMEM;
+  int nnz = encoder_text(enc, ctx->ids, ctx->tokens.n, ws->batch_column,
+                         ws->batch_value);
+  ws->batch_offset[0] = 0;
+  ws->batch_offset[1] = nnz;
+  network_forward(&model->network, ws, 1);
+  *logit = ws->logit[0];
   return SQLITE_OK;
 }
 

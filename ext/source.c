@@ -268,8 +268,9 @@ int source_read(SourceReader *r, const char *source, RawRows *rows,
     if (push_tokens(rows, (size_t)tokens->n)) goto nomem;
     int64_t at = rows->token_offset[rows->n];
     for (int i = 0; i < tokens->n; i++) {
-      int id = interner_add(r->tokens, tokens->text + tokens->start[i],
-                            (size_t)tokens->length[i]);
+      int id = interner_add_hashed(r->tokens, tokens->text + tokens->start[i],
+                                   (size_t)tokens->length[i],
+                                   tokens->hash[i]);
       if (id < 0) goto nomem;
       rows->token[at + i] = id;
     }

@@ -25,13 +25,13 @@ static const unsigned char byte_class[256] = {
   [' '] = 2, ['\t'] = 2, ['\n'] = 2, ['\v'] = 2, ['\f'] = 2, ['\r'] = 2,
 };
 
+/* FNV-1a, 64 bits. tokenize() computes the same hash as it copies. */
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
 uint64_t hash_bytes(const char *s, size_t length) {
-  /* FNV-1a, 64 bits. */
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < length; i++) {
-    h ^= (unsigned char)s[i];
-    h *= 0x100000001b3ull;
-  }
+  uint64_t h = FNV_OFFSET;
+  for (size_t i = 0; i < length; i++) h = (h ^ (unsigned char)s[i]) * FNV_PRIME;
   return h;
 }
 
@@ -39,22 +39,32 @@ void token_list_free(TokenList *list) {
   free(list->text);
   free(list->start);
   free(list->length);
+  free(list->hash);
   memset(list, 0, sizeof(*list));
 }
 
-static int token_list_push(TokenList *list, int start, int length) {
-  if (list->n == list->cap) {
-    int cap = list->cap ? list->cap * 2 : 64;
-    int *start_new = realloc(list->start, (size_t)cap * sizeof(int));
-    if (!start_new) return -1;
-    list->start = start_new;
-    int *length_new = realloc(list->length, (size_t)cap * sizeof(int));
-    if (!length_new) return -1;
-    list->length = length_new;
-    list->cap = cap;
-  }
+/* Doubles the token arrays; kept out of line so that the push inlines. */
+static int token_list_grow(TokenList *list) {
+  int cap = list->cap ? list->cap * 2 : 64;
+  int *start_new = realloc(list->start, (size_t)cap * sizeof(int));
+  if (!start_new) return -1;
+  list->start = start_new;
+  int *length_new = realloc(list->length, (size_t)cap * sizeof(int));
+  if (!length_new) return -1;
+  list->length = length_new;
+  uint64_t *hash_new = realloc(list->hash, (size_t)cap * sizeof(uint64_t));
+  if (!hash_new) return -1;
+  list->hash = hash_new;
+  list->cap = cap;
+  return 0;
+}
+
+static inline int token_list_push(TokenList *list, int start, int length,
+                                  uint64_t hash) {
+  if (list->n == list->cap && token_list_grow(list)) return -1;
   list->start[list->n] = start;
   list->length[list->n] = length;
+  list->hash[list->n] = hash;
   list->n++;
   return 0;
 }
@@ -76,22 +86,27 @@ int tokenize(TokenList *list, const char *text, size_t n_bytes) {
   ** list, which would make the compiler reload them for every byte. */
   char *out = list->text;
   size_t used = 0, start = 0;
+  uint64_t hash = FNV_OFFSET;  /* hash_bytes() of the token so far */
   for (size_t i = 0; i < n_bytes; i++) {
     unsigned char c = (unsigned char)text[i];
     int kind = byte_class[c];
     if (kind == BYTE_DROP) continue;
     if (kind == BYTE_SPACE) {
       if (used > start &&
-          token_list_push(list, (int)start, (int)(used - start)))
+          token_list_push(list, (int)start, (int)(used - start), hash))
         return -1;
       start = used;
+      hash = FNV_OFFSET;
       continue;
     }
     /* ASCII uppercase to lowercase, without a branch. */
-    out[used++] = (char)(c + (((unsigned)(c - 'A') < 26u) << 5));
+    c = (unsigned char)(c + (((unsigned)(c - 'A') < 26u) << 5));
+    out[used++] = (char)c;
+    hash = (hash ^ c) * FNV_PRIME;
   }
   out[used] = 0;
-  if (used > start && token_list_push(list, (int)start, (int)(used - start)))
+  if (used > start &&
+      token_list_push(list, (int)start, (int)(used - start), hash))
     return -1;
   return 0;
 }
@@ -143,11 +158,12 @@ int interner_find(const Interner *table, const char *s, size_t length) {
   return table->slot[at];
 }
 
-int interner_add(Interner *table, const char *s, size_t length) {
+int interner_add_hashed(Interner *table, const char *s, size_t length,
+                        uint64_t hash) {
   if (length > UINT32_MAX) return -1;
   if ((table->n + 1) * 2 > table->n_slot && interner_grow_slots(table))
     return -1;
-  int at = interner_probe(table, s, length, hash_bytes(s, length));
+  int at = interner_probe(table, s, length, hash);
   if (table->slot[at] >= 0) return table->slot[at];
 
   if (table->n == table->cap) {
@@ -177,6 +193,10 @@ int interner_add(Interner *table, const char *s, size_t length) {
   return table->n++;
 }
 
+int interner_add(Interner *table, const char *s, size_t length) {
+  return interner_add_hashed(table, s, length, hash_bytes(s, length));
+}
+
 /* ---- Vocabulary -------------------------------------------------------- */
 
 void vocabulary_free(Vocabulary *vocab) {
@@ -189,9 +209,9 @@ void vocabulary_free(Vocabulary *vocab) {
 }
 
 static int vocabulary_probe(const Vocabulary *vocab, const char *s,
-                            size_t length) {
+                            size_t length, uint64_t hash) {
   int mask = vocab->n_slot - 1;
-  int i = (int)(hash_bytes(s, length) & (uint64_t)mask);
+  int i = (int)(hash & (uint64_t)mask);
   for (;;) {
     int id = vocab->slot[i];
     if (id < 0) return i;
@@ -202,10 +222,16 @@ static int vocabulary_probe(const Vocabulary *vocab, const char *s,
   }
 }
 
+int vocabulary_find_hashed(const Vocabulary *vocab, const char *token,
+                           size_t length, uint64_t hash) {
+  if (vocab->n_slot == 0) return -1;
+  return vocab->slot[vocabulary_probe(vocab, token, length, hash)];
+}
+
 int vocabulary_find(const Vocabulary *vocab, const char *token,
                     size_t length) {
-  if (vocab->n_slot == 0) return -1;
-  return vocab->slot[vocabulary_probe(vocab, token, length)];
+  return vocabulary_find_hashed(vocab, token, length,
+                                hash_bytes(token, length));
 }
 
 int vocabulary_append(Vocabulary *vocab, const char *token, size_t length,
@@ -220,8 +246,9 @@ int vocabulary_append(Vocabulary *vocab, const char *token, size_t length,
     vocab->slot = slot;
     vocab->n_slot = n_slot;
     for (int id = 0; id < vocab->size; id++)
-      vocab->slot[vocabulary_probe(vocab, vocab->token[id],
-                                   (size_t)vocab->length[id])] = id;
+      vocab->slot[vocabulary_probe(
+          vocab, vocab->token[id], (size_t)vocab->length[id],
+          hash_bytes(vocab->token[id], (size_t)vocab->length[id]))] = id;
   }
   char **tokens = realloc(vocab->token,
                           (size_t)(vocab->size + 1) * sizeof(char *));
@@ -241,7 +268,7 @@ int vocabulary_append(Vocabulary *vocab, const char *token, size_t length,
 
   /* A duplicate (possible only in a damaged stored model) keeps the first
   ** id in the hash table; the entry still occupies its id. */
-  int at = vocabulary_probe(vocab, copy, length);
+  int at = vocabulary_probe(vocab, copy, length, hash_bytes(copy, length));
   if (vocab->slot[at] < 0) vocab->slot[at] = vocab->size;
   vocab->token[vocab->size] = copy;
   vocab->length[vocab->size] = (int)length;

@@ -24,6 +24,7 @@ typedef struct TokenList {
   size_t text_cap;
   int *start;          /* (n) byte offset of token i in text */
   int *length;         /* (n) byte length of token i */
+  uint64_t *hash;      /* (n) hash_bytes() of token i */
   int n;
   int cap;
 } TokenList;
@@ -58,6 +59,10 @@ void vocabulary_free(Vocabulary *vocab);
 /* Returns the id of token, or -1 when the vocabulary does not contain it. */
 int vocabulary_find(const Vocabulary *vocab, const char *token, size_t length);
 
+/* The same, given hash_bytes(token, length), as a TokenList stores it. */
+int vocabulary_find_hashed(const Vocabulary *vocab, const char *token,
+                           size_t length, uint64_t hash);
+
 /*
 ** Appends one entry; the caller adds entries in id order. Returns 0, or -1
 ** when out of memory.
@@ -84,6 +89,10 @@ void interner_free(Interner *table);
 
 /* Returns the id of the string, adding it when new; -1 when out of memory. */
 int interner_add(Interner *table, const char *s, size_t length);
+
+/* The same, given hash_bytes(s, length). */
+int interner_add_hashed(Interner *table, const char *s, size_t length,
+                        uint64_t hash);
 
 /* Returns the id of the string, or -1 when it was never added. */
 int interner_find(const Interner *table, const char *s, size_t length);

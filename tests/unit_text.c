@@ -131,6 +131,18 @@ static void test_tokenize_reuses_list(void) {
   CHECK_INT(tokens.length[0], 5);
 }
 
+static void test_tokenize_hashes_match(void) {
+  const char *input = "Someone READ, in the media: that $475 isn't\tmuch";
+  CHECK_INT(tokenize(&tokens, input, strlen(input)), 0);
+  CHECK_INT(tokens.n, 9);
+  int wrong = 0;
+  for (int i = 0; i < tokens.n; i++)
+    if (tokens.hash[i] != hash_bytes(tokens.text + tokens.start[i],
+                                     (size_t)tokens.length[i]))
+      wrong++;
+  CHECK_INT(wrong, 0);
+}
+
 static void test_tokenize_one_megabyte(void) {
   enum { MEGABYTE = 1 << 20 };
   char *text = malloc(MEGABYTE);
@@ -467,6 +479,7 @@ int main(void) {
   RUN(test_tokenize_non_ascii_bytes);
   RUN(test_tokenize_reads_only_n_bytes);
   RUN(test_tokenize_reuses_list);
+  RUN(test_tokenize_hashes_match);
   RUN(test_tokenize_one_megabyte);
   RUN(test_hash_bytes_is_fnv1a);
   RUN(test_interner_ids_in_first_appearance_order);
