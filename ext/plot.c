@@ -118,13 +118,38 @@ static void free_labels(char **label, int n) {
   sqlite3_free(label);
 }
 
-/* Rule 2: at most SVG_N_COLORS groups. */
-static char *too_many_groups(const char *function, const char *source,
-                             const char *by, int n_groups) {
-  return sqlite3_mprintf("%s(): \"%s\" column \"%s\" has %d distinct values, "
-                         "and a plot colors at most %d; pass a \"by\" column "
-                         "with fewer values", function, source, by, n_groups,
-                         SVG_N_COLORS);
+/* Reads columns with grouped_read(), and rejects more groups than a plot
+** has colors (rule 2). */
+static int read_plot_groups(sqlite3 *db, const char *function,
+                            const char *source, const char *by, int n_wanted,
+                            const char *const *wanted, GroupedRows *rows,
+                            char **error) {
+  int rc = grouped_read(db, function, source, by, n_wanted, wanted, rows,
+                        error);
+  if (rc != SQLITE_OK) return rc;
+  if (rows->n_groups > SVG_N_COLORS) {
+    *error = sqlite3_mprintf("%s(): \"%s\" column \"%s\" has %d distinct "
+                             "values, and a plot colors at most %d; pass a "
+                             "\"by\" column with fewer values", function,
+                             source, by, rows->n_groups, SVG_N_COLORS);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+/* Draws the legend of the groups of the column by: one entry per group,
+** in the group's color, all with the same mark. */
+static void draw_group_legend(sqlite3_str *out, double left, double top,
+                              const char *by, int n_groups,
+                              char *const *label, int mark) {
+  const char *color[SVG_N_COLORS];
+  int marks[SVG_N_COLORS];
+  for (int g = 0; g < n_groups; g++) {
+    color[g] = svg_color(g);
+    marks[g] = mark;
+  }
+  svg_legend(out, left, top, by, n_groups, (const char *const *)label, color,
+             marks);
 }
 
 /* ---- claim_plot_history ---------------------------------------------- */
@@ -573,13 +598,8 @@ void claim_plot_histogram_function(sqlite3_context *context, int argc,
       histogram_parse_log(function, 5, argv[4], &log, &error) != SQLITE_OK)
     goto done;
 
-  rc = grouped_read(db, function, source, by, 1, &column, &rows, &error);
+  rc = read_plot_groups(db, function, source, by, 1, &column, &rows, &error);
   if (rc != SQLITE_OK) goto done;
-  if (rows.n_groups > SVG_N_COLORS) {
-    error = too_many_groups(function, source, by, rows.n_groups);
-    rc = SQLITE_ERROR;
-    goto done;
-  }
   rc = histogram_compute(&rows, 0, bins, log, function, source, &h, &error);
   if (rc != SQLITE_OK) goto done;
   label = group_labels(&rows);
@@ -620,16 +640,8 @@ void claim_plot_histogram_function(sqlite3_context *context, int argc,
             SVG_X_TICK_LABELS | SVG_Y_TICK_LABELS | SVG_GRID);
   for (int g = 0; g < h.n_groups; g++)
     draw_histogram(out, &panel, &h, g, svg_color(g));
-  if (by) {
-    const char *color[SVG_N_COLORS];
-    int mark[SVG_N_COLORS];
-    for (int g = 0; g < h.n_groups; g++) {
-      color[g] = svg_color(g);
-      mark[g] = SVG_MARK_PATCH;
-    }
-    svg_legend(out, 630, 70, by, h.n_groups, (const char *const *)label,
-               color, mark);
-  }
+  if (by)
+    draw_group_legend(out, 630, 70, by, h.n_groups, label, SVG_MARK_PATCH);
   sqlite3_free(title);
   sqlite3_free(subtitle);
   sqlite3_free(x_label);
@@ -730,14 +742,10 @@ void claim_plot_scatter_function(sqlite3_context *context, int argc,
   const char *wanted[N_COUNTS];
   for (int c = 0; c < N_COUNTS; c++)
     wanted[c] = default_column[COLUMN_FIRST_COUNT + c];
-  rc = grouped_read(db, function, source, by, N_COUNTS, wanted, &rows,
-                    &error);
+  rc = read_plot_groups(db, function, source, by, N_COUNTS, wanted, &rows,
+                        &error);
   if (rc != SQLITE_OK) goto done;
   rc = SQLITE_ERROR;
-  if (rows.n_groups > SVG_N_COLORS) {
-    error = too_many_groups(function, source, by, rows.n_groups);
-    goto done;
-  }
   double max[N_COUNTS];
   for (int c = 0; c < N_COUNTS; c++) {
     const GroupedColumn *column = &rows.column[c];
@@ -828,16 +836,9 @@ void claim_plot_scatter_function(sqlite3_context *context, int argc,
       sqlite3_free(y_label);
     }
   }
-  if (by) {
-    const char *color[SVG_N_COLORS];
-    int mark[SVG_N_COLORS];
-    for (int g = 0; g < rows.n_groups; g++) {
-      color[g] = svg_color(g);
-      mark[g] = SVG_MARK_DOT;
-    }
-    svg_legend(out, left + 3 * step, top, by, rows.n_groups,
-               (const char *const *)label, color, mark);
-  }
+  if (by)
+    draw_group_legend(out, left + 3 * step, top, by, rows.n_groups, label,
+                      SVG_MARK_DOT);
   return_svg(context, out);
   rc = SQLITE_OK;
 
