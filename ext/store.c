@@ -128,56 +128,30 @@ static int run_bound(sqlite3 *db, const char *sql, const char *name) {
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static int write_vocabulary(sqlite3_stmt *stmt, const char *name,
-                            const char *feature, const Vocabulary *vocab) {
-  for (int i = 0; i < vocab->size; i++) {
-    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, feature, -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 3, i);
-    /* The stored length keeps a token with a NUL byte whole. */
-    sqlite3_bind_text(stmt, 4, vocab->token[i], vocab->length[i],
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 5, vocab->count[i]);
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE) return rc;
-  }
-  return SQLITE_OK;
+/* Steps an INSERT whose values are bound and resets it for the next row.
+** Returns SQLITE_OK, or the error code of the step. */
+static int insert_row(sqlite3_stmt *stmt) {
+  int rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 static const char *text_input_name(int mode) {
   return mode == TEXT_SEQUENCE ? "sequence" : "bag_of_words";
 }
 
-int store_write_model(sqlite3 *db, const Model *model,
-                      const TrainRecord *record, char **error) {
-  static const char *const deletes[] = {
-    "DELETE FROM claim_models WHERE name = ?1",
-    "DELETE FROM claim_history WHERE model = ?1",
-    "DELETE FROM claim_vocabulary WHERE model = ?1",
-    "DELETE FROM claim_normalization WHERE model = ?1",
-    "DELETE FROM claim_weights WHERE model = ?1",
-  };
+/*
+** Each writer inserts the rows of one table with stmt, its prepared
+** INSERT, and returns SQLITE_OK or an error code.
+*/
+typedef int (*TableWriter)(sqlite3_stmt *stmt, const Model *model,
+                           const TrainRecord *record);
+
+static int write_model_row(sqlite3_stmt *stmt, const Model *model,
+                           const TrainRecord *record) {
   const Encoder *enc = &model->encoder;
-  const Network *net = &model->network;
-  const char *name = model->name;
-  sqlite3_stmt *stmt = 0;
-  void *blob = 0;
-  int rc = store_create_schema(db, error);
-  if (rc != SQLITE_OK) return rc;
-
-  for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]); i++) {
-    rc = run_bound(db, deletes[i], name);
-    if (rc != SQLITE_OK) goto done;
-  }
-
   const EpochStats *best = &record->history[record->best_epoch - 1];
-  rc = sqlite3_prepare_v2(db,
-      "INSERT INTO claim_models VALUES(?1, strftime('%Y-%m-%dT%H:%M:%fZ'),"
-      " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-      " ?17, ?18, ?19, ?20)", -1, &stmt, 0);
-  if (rc != SQLITE_OK) goto done;
-  sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 1, model->name, -1, SQLITE_STATIC);
   sqlite3_bind_text(stmt, 2, record->source, -1, SQLITE_STATIC);
   if (record->validation_source)
     sqlite3_bind_text(stmt, 3, record->validation_source, -1, SQLITE_STATIC);
@@ -203,88 +177,134 @@ int store_write_model(sqlite3 *db, const Model *model,
   sqlite3_bind_double(stmt, 18, record->seconds);
   sqlite3_bind_int(stmt, 19, CLAIM_FORMAT_VERSION);
   sqlite3_bind_int64(stmt, 20, model->generation);
-  rc = sqlite3_step(stmt);
-  sqlite3_finalize(stmt);
-  stmt = 0;
-  if (rc != SQLITE_DONE) goto done;
+  return insert_row(stmt);
+}
 
-  rc = sqlite3_prepare_v2(db,
-      "INSERT INTO claim_history VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1,
-      &stmt, 0);
-  if (rc != SQLITE_OK) goto done;
+static int write_history(sqlite3_stmt *stmt, const Model *model,
+                         const TrainRecord *record) {
   for (int e = 0; e < record->epochs_run; e++) {
     const EpochStats *s = &record->history[e];
-    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 1, model->name, -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, 2, e + 1);
     sqlite3_bind_double(stmt, 3, s->loss);
     sqlite3_bind_double(stmt, 4, s->accuracy);
     sqlite3_bind_double(stmt, 5, s->val_loss);
     sqlite3_bind_double(stmt, 6, s->val_accuracy);
     sqlite3_bind_double(stmt, 7, s->seconds);
-    rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE) goto done;
+    int rc = insert_row(stmt);
+    if (rc != SQLITE_OK) return rc;
   }
-  sqlite3_finalize(stmt);
-  stmt = 0;
+  return SQLITE_OK;
+}
 
-  rc = sqlite3_prepare_v2(db,
-      "INSERT INTO claim_vocabulary VALUES(?1, ?2, ?3, ?4, ?5)", -1, &stmt,
-      0);
-  if (rc != SQLITE_OK) goto done;
-  rc = write_vocabulary(stmt, name, column_role[COLUMN_TRANSCRIPT],
-                        &enc->text);
-  for (int k = 0; rc == SQLITE_OK && k < N_CATEGORIES; k++)
-    rc = write_vocabulary(stmt, name, column_role[COLUMN_FIRST_CATEGORY + k],
-                          &enc->category[k]);
-  sqlite3_finalize(stmt);
-  stmt = 0;
-  if (rc != SQLITE_OK) goto done;
-
-  rc = sqlite3_prepare_v2(db,
-      "INSERT INTO claim_normalization VALUES(?1, ?2, ?3, ?4, ?5)", -1,
-      &stmt, 0);
-  if (rc != SQLITE_OK) goto done;
-  for (int c = 0; c < N_COUNTS; c++) {
+static int write_vocabulary(sqlite3_stmt *stmt, const char *name,
+                            const char *feature, const Vocabulary *vocab) {
+  for (int i = 0; i < vocab->size; i++) {
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, feature, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 3, i);
+    /* The stored length keeps a token with a NUL byte whole. */
+    sqlite3_bind_text(stmt, 4, vocab->token[i], vocab->length[i],
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, vocab->count[i]);
+    int rc = insert_row(stmt);
+    if (rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+static int write_vocabularies(sqlite3_stmt *stmt, const Model *model,
+                              const TrainRecord *record) {
+  (void)record;
+  const Encoder *enc = &model->encoder;
+  int rc = write_vocabulary(stmt, model->name,
+                            column_role[COLUMN_TRANSCRIPT], &enc->text);
+  for (int k = 0; rc == SQLITE_OK && k < N_CATEGORIES; k++)
+    rc = write_vocabulary(stmt, model->name,
+                          column_role[COLUMN_FIRST_CATEGORY + k],
+                          &enc->category[k]);
+  return rc;
+}
+
+static int write_normalization(sqlite3_stmt *stmt, const Model *model,
+                               const TrainRecord *record) {
+  (void)record;
+  const Encoder *enc = &model->encoder;
+  for (int c = 0; c < N_COUNTS; c++) {
+    sqlite3_bind_text(stmt, 1, model->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, column_role[COLUMN_FIRST_COUNT + c], -1,
                       SQLITE_STATIC);
     sqlite3_bind_int(stmt, 3, c);
     sqlite3_bind_double(stmt, 4, enc->mean[c]);
     sqlite3_bind_double(stmt, 5, enc->variance[c]);
-    rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE) goto done;
+    int rc = insert_row(stmt);
+    if (rc != SQLITE_OK) return rc;
   }
-  sqlite3_finalize(stmt);
-  stmt = 0;
+  return SQLITE_OK;
+}
 
-  rc = sqlite3_prepare_v2(db,
-      "INSERT INTO claim_weights VALUES(?1, ?2, ?3, ?4, ?5)", -1, &stmt, 0);
-  if (rc != SQLITE_OK) goto done;
+static int write_weights(sqlite3_stmt *stmt, const Model *model,
+                         const TrainRecord *record) {
+  (void)record;
+  const Network *net = &model->network;
   for (int k = 0; k < N_TENSORS; k++) {
     size_t n = (size_t)net->rows[k] * net->cols[k];
-    blob = sqlite3_malloc64(n * 8);
-    if (!blob) {
-      rc = SQLITE_NOMEM;
-      goto done;
-    }
+    void *blob = sqlite3_malloc64(n * 8);
+    if (!blob) return SQLITE_NOMEM;
     copy_little_endian(blob, net->params + net->offset[k], n);
-    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 1, model->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, tensor_name[k], -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, 3, net->rows[k]);
     sqlite3_bind_int(stmt, 4, net->cols[k]);
     sqlite3_bind_blob64(stmt, 5, blob, n * 8, sqlite3_free);
-    blob = 0;
-    rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE) goto done;
+    int rc = insert_row(stmt);
+    if (rc != SQLITE_OK) return rc;
   }
-  rc = SQLITE_OK;
+  return SQLITE_OK;
+}
+
+int store_write_model(sqlite3 *db, const Model *model,
+                      const TrainRecord *record, char **error) {
+  static const char *const deletes[] = {
+    "DELETE FROM claim_models WHERE name = ?1",
+    "DELETE FROM claim_history WHERE model = ?1",
+    "DELETE FROM claim_vocabulary WHERE model = ?1",
+    "DELETE FROM claim_normalization WHERE model = ?1",
+    "DELETE FROM claim_weights WHERE model = ?1",
+  };
+  static const struct {
+    const char *sql;
+    TableWriter write;
+  } inserts[] = {
+    {"INSERT INTO claim_models VALUES(?1, strftime('%Y-%m-%dT%H:%M:%fZ'),"
+     " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+     " ?17, ?18, ?19, ?20)", write_model_row},
+    {"INSERT INTO claim_history VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+     write_history},
+    {"INSERT INTO claim_vocabulary VALUES(?1, ?2, ?3, ?4, ?5)",
+     write_vocabularies},
+    {"INSERT INTO claim_normalization VALUES(?1, ?2, ?3, ?4, ?5)",
+     write_normalization},
+    {"INSERT INTO claim_weights VALUES(?1, ?2, ?3, ?4, ?5)", write_weights},
+  };
+  const char *name = model->name;
+  int rc = store_create_schema(db, error);
+  if (rc != SQLITE_OK) return rc;
+
+  for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]); i++) {
+    rc = run_bound(db, deletes[i], name);
+    if (rc != SQLITE_OK) goto done;
+  }
+  for (size_t i = 0; i < sizeof(inserts) / sizeof(inserts[0]); i++) {
+    sqlite3_stmt *stmt;
+    rc = sqlite3_prepare_v2(db, inserts[i].sql, -1, &stmt, 0);
+    if (rc != SQLITE_OK) goto done;
+    rc = inserts[i].write(stmt, model, record);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_OK) goto done;
+  }
 
 done:
-  sqlite3_finalize(stmt);
-  sqlite3_free(blob);
   if (rc != SQLITE_OK && !*error)
     *error = sqlite3_mprintf("claim_train(): saving model \"%s\" failed: %s",
                              name, sqlite3_errmsg(db));
