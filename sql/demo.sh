@@ -18,6 +18,7 @@
 # rows, pick the best epoch on the val rows, evaluate on the test rows.
 # Without one, the rows whose "#" is a multiple of 5 are the test rows,
 # and claim_train() holds out a random 20% of the others for validation.
+# Either way, sql/train_and_test.sql trains both models and scores them.
 #
 # The database lives in a temporary directory removed at exit, unless the
 # environment variable DEMO_DB names a file to create and keep (it must
@@ -68,6 +69,7 @@ database=${DEMO_DB:-$workdir/demo.db}
 extension_argument=$(dot_command_path "$extension")
 csv_argument=$(dot_command_path "$csv")
 predict_argument=$(dot_command_path "$here/predict.sql")
+train_and_test_argument=$(dot_command_path "$here/train_and_test.sql")
 explore_argument=$(dot_command_path "$here/explore.sql")
 database_argument=$(command_line_path "$database")
 # The plot directory as an SQL string literal, with ' doubled.
@@ -109,58 +111,38 @@ SELECT 'test', count(*), sum(claim_status = 'claim'),
        sum(claim_status = 'opinion')
   FROM test;
 
--- Train both models: the extension's defaults, and the 'notebook' preset
--- that copies the Keras notebook's preprocessing and network. Each one
--- validates after every epoch on a random 20% of train (chosen with the
--- seed, so the same rows every run) and keeps its best epoch. The CTE is
--- MATERIALIZED so that each claim_train() call runs once, not once per
--- json_extract().
-.print
-.print Training (seconds: wall-clock time to read the rows and train)
-WITH run(summary) AS MATERIALIZED (
-  SELECT claim_train('train', '{"validation": 0.2}')
-  UNION ALL
-  SELECT claim_train('train', '{"validation": 0.2, "model": "notebook",
-                                "preset": "notebook"}')
-)
-SELECT json_extract(summary, '$.model') AS model,
-       json_extract(summary, '$.train_rows') AS train_rows,
-       json_extract(summary, '$.validation_rows') AS val_rows,
-       json_extract(summary, '$.epochs_run') AS epochs,
-       json_extract(summary, '$.best_epoch') AS best_epoch,
-       round(json_extract(summary, '$.val_accuracy'), 4) AS val_accuracy,
-       printf('%.4g', json_extract(summary, '$.val_loss')) AS val_loss,
-       round(json_extract(summary, '$.seconds'), 2) AS seconds
-  FROM run;
-
--- Score both models on the test rows. claim_evaluate() returns JSON;
--- json_extract() picks the accuracy, the loss, the F1 of each class and
--- the confusion matrix ("claim→opinion" counts claims predicted as
--- opinions).
-.print
-.print Test set
-WITH report(result) AS MATERIALIZED (
-  SELECT claim_evaluate('test', 'default')
-  UNION ALL
-  SELECT claim_evaluate('test', 'notebook')
-)
-SELECT json_extract(result, '$.model') AS model,
-       json_extract(result, '$.rows') AS rows,
-       round(json_extract(result, '$.accuracy'), 4) AS accuracy,
-       printf('%.4g', json_extract(result, '$.loss')) AS loss,
-       round(json_extract(result, '$.f1.claim'), 4) AS f1_claim,
-       round(json_extract(result, '$.f1.opinion'), 4) AS f1_opinion,
-       json_extract(result, '$.confusion.claim.claim') AS "claim→claim",
-       json_extract(result, '$.confusion.claim.opinion') AS "claim→opinion",
-       json_extract(result, '$.confusion.opinion.claim') AS "opinion→claim",
-       json_extract(result, '$.confusion.opinion.opinion')
-         AS "opinion→opinion"
-  FROM report;
 SQL
+    # Train both models, each validating after every epoch on a random 20%
+    # of train, and score them on test.
+    printf '.parameter set @validation 0.2\n'
+    printf '.read %s\n' "$train_and_test_argument"
   } | "$sqlite" -bail -batch "$database_argument"; then
     die "sqlite3 stopped at the error above"
   fi
 fi
+
+# Prints the commands that show one model's training history from
+# claim_history: one row per epoch with the training loss and accuracy
+# (means over the epoch's batches) and the validation loss and accuracy
+# after the epoch. "kept" marks the epoch whose weights the model kept.
+# $1 is a model name from this script, so it needs no SQL quoting.
+history_query() {
+  cat <<SQL
+.print
+.print "Training history of the model '$1'"
+SELECT history.epoch,
+       printf('%.4g', history.loss) AS loss,
+       round(history.accuracy, 4) AS accuracy,
+       printf('%.4g', history.val_loss) AS val_loss,
+       round(history.val_accuracy, 4) AS val_accuracy,
+       CASE WHEN history.epoch = models.best_epoch THEN 'kept' ELSE '' END
+         AS kept
+  FROM claim_history AS history
+  JOIN claim_models AS models ON models.name = history.model
+  WHERE history.model = '$1'
+  ORDER BY history.epoch;
+SQL
+}
 
 # Both branches leave the table videos, the models 'default' and
 # 'notebook' and the table test in the database. Explore videos with
@@ -182,38 +164,11 @@ if ! {
 .bail on
 .mode box
 
--- claim_history has one row per model and epoch: the training loss and
--- accuracy (means over the epoch's batches) and the validation loss and
--- accuracy after the epoch. "kept" marks the epoch whose weights the
--- model kept.
-.print
-.print "Training history of the model 'default'"
-SELECT history.epoch,
-       printf('%.4g', history.loss) AS loss,
-       round(history.accuracy, 4) AS accuracy,
-       printf('%.4g', history.val_loss) AS val_loss,
-       round(history.val_accuracy, 4) AS val_accuracy,
-       CASE WHEN history.epoch = models.best_epoch THEN 'kept' ELSE '' END
-         AS kept
-  FROM claim_history AS history
-  JOIN claim_models AS models ON models.name = history.model
-  WHERE history.model = 'default'
-  ORDER BY history.epoch;
-
-.print
-.print "Training history of the model 'notebook'"
-SELECT history.epoch,
-       printf('%.4g', history.loss) AS loss,
-       round(history.accuracy, 4) AS accuracy,
-       printf('%.4g', history.val_loss) AS val_loss,
-       round(history.val_accuracy, 4) AS val_accuracy,
-       CASE WHEN history.epoch = models.best_epoch THEN 'kept' ELSE '' END
-         AS kept
-  FROM claim_history AS history
-  JOIN claim_models AS models ON models.name = history.model
-  WHERE history.model = 'notebook'
-  ORDER BY history.epoch;
-
+SQL
+  for model in default notebook; do
+    history_query "$model"
+  done
+  cat <<'SQL'
 -- The same histories as SVG plots, and each model's confusion matrix on
 -- the test rows: claim_plot_confusion() draws the counts that
 -- claim_evaluate() returns. writefile() is the shell's; it returns the

@@ -1,7 +1,8 @@
 #!/bin/sh
 # notebook_split.sh: runs the Keras notebook's experiment on the real
-# TikTok dataset (sql/notebook_split.sql) in a new database and prints the
-# split, the training summary and both models' test scores.
+# TikTok dataset (sql/notebook_split.sql, which reads
+# sql/train_and_test.sql) in a new database and prints the split, the
+# training summary and both models' test scores.
 #
 # Usage: sh sql/notebook_split.sh DATASET_CSV SPLIT_CSV [DB]
 #   DATASET_CSV  tiktok_dataset.csv, with its header row
@@ -51,17 +52,20 @@ fi
 extension_argument=$(dot_command_path "$extension")
 dataset_argument=$(dot_command_path "$dataset")
 split_argument=$(dot_command_path "$split")
-script_argument=$(dot_command_path "$here/notebook_split.sql")
+root_argument=$(dot_command_path "$here/..")
 
 # The shell reads the commands on standard input: load the extension,
 # import both files as new tables (the header row names the columns),
-# then run the experiment. -bail stops at the first error with a non-zero
-# exit status, after the shell has printed the error.
+# then run the experiment from the repository root, where
+# sql/notebook_split.sql finds sql/train_and_test.sql. -bail stops at the
+# first error with a non-zero exit status, after the shell has printed
+# the error.
 if ! {
   printf '.load %s\n' "$extension_argument"
   printf '.import --csv %s videos\n' "$dataset_argument"
   printf '.import --csv %s notebook_split\n' "$split_argument"
-  printf '.read %s\n' "$script_argument"
+  printf '.cd %s\n' "$root_argument"
+  printf '.read sql/notebook_split.sql\n'
 } | "$sqlite" -bail -batch "$(command_line_path "$database")"; then
   die "sqlite3 stopped at the error above"
 fi
