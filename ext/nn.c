@@ -27,7 +27,7 @@ typedef double Vector4 __attribute__((vector_size(32)));
 ** o[j] += sum_i VALUE(i) kernel[ROW(i)][j], for one row, where VALUE reads
 ** the input as doubles or floats and ROW is i for a dense input or the
 ** column of a sparse one. Blocks of 16 outputs stay in registers across the
-** inputs; each output still adds its terms in input order, so the result
+** inputs. Each output still adds its terms in input order, so the result
 ** is the same as the plain loop's. A macro, so that each layer gets a copy
 ** compiled for its own vector width.
 */

@@ -74,7 +74,7 @@ static int data_version_is_current(sqlite3 *db) {
 }
 
 /*
-** Returns 1 when main holds claim_models. When the model tables are in an
+** Returns 1 when main contains claim_models. When the model tables are in an
 ** attached database instead, a statement that reads only main leaves that
 ** database's data version stale, so such a model's generation is checked
 ** on every call.

@@ -104,6 +104,24 @@ else
 fi
 echo "   claim's time is the whole claim_train() call: reading the table, learning"
 echo "   the preprocessing, training, validating each epoch and saving the model."
+# One seed is one draw of the initial weights, so the accuracies are also
+# compared over seeds 1 to 5, for both implementations.
+if [ $have_real = 1 ] && /usr/bin/python3 -c 'import torch, pandas' 2>/dev/null; then
+  for seed in 1 2 3 4 5; do
+    read -r _ c_acc _ _ < <(train_and_test "notebook_$seed" \
+      "{\"model\": \"notebook_$seed\", \"preset\": \"notebook\", \"validation\": \"val\", \"seed\": $seed, \"verbose\": false}")
+    p_acc=$(/usr/bin/python3 tests/bench/torch_seed.py "$seed" \
+      ../shared/peers/notebook_torch.py "$data" "$split" 20 1 |
+      sed 's/.*"test_acc": \([0-9.]*\).*/\1/')
+    echo "$seed $c_acc $p_acc"
+  done > "$work/seeds.txt"
+  awk '{ c += $2; p += $3; cs = cs sprintf(" %.4f", $2); ps = ps sprintf(" %.4f", $3) }
+    END {
+      printf "   test accuracy over seeds 1-5: claim%s (mean %.4f)\n", cs, c / NR
+      printf "                                 PyTorch%s (mean %.4f)\n", ps, p / NR
+      printf "   mean difference, claim - PyTorch: %+.4f (target: not below 0)\n", (c - p) / NR
+    }' "$work/seeds.txt"
+fi
 echo
 
 echo "2. The default model (bag of words, log counts), 20 epochs, batch 16"
@@ -131,11 +149,19 @@ sqlite3 "$db" "
   SELECT r.* FROM n, raw r LIMIT 1000000;"
 cols='video_view_count, video_like_count, video_share_count, video_download_count, video_comment_count, verified_status, author_ban_status, video_transcription_text'
 time_query() {
-  local start end
-  start=$(date +%s.%N)
-  sqlite3 "$db" ".load $extension" "$1" >/dev/null
-  end=$(date +%s.%N)
-  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
+  # The fastest of three runs, so that a pause of the shared machine does not
+  # count against either query.
+  local best="" start end t
+  for _ in 1 2 3; do
+    start=$(date +%s.%N)
+    sqlite3 "$db" ".load $extension" "$1" >/dev/null
+    end=$(date +%s.%N)
+    t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
+    if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
+      best=$t
+    fi
+  done
+  echo "$best"
 }
 # Warm the page cache so both queries read from memory.
 sqlite3 "$db" "SELECT count(*) FROM big" >/dev/null
