@@ -59,12 +59,15 @@ typedef struct ClaimContext {
   TokenList tokens;            /* scratch buffers for one row */
   int32_t *ids;                /* (text_cap) token ids of the row */
   int text_cap;
+  int load_error;              /* result code of context_model()'s failure */
 } ClaimContext;
 
 /*
 ** Returns the model called name, loading it or reusing the connection's
-** copy while the database is unchanged. On error returns NULL and sets
-** *error (sqlite3_malloc'ed) to a message that starts with function.
+** copy while the database is unchanged. On error returns NULL, sets
+** *error (sqlite3_malloc'ed) to a message that starts with function, and
+** sets ctx->load_error to the result code: SQLITE_ERROR for a missing or
+** damaged model, SQLITE_BUSY or SQLITE_LOCKED when the tables were locked.
 */
 Model *context_model(ClaimContext *ctx, sqlite3 *db, const char *function,
                      const char *name, char **error);
@@ -150,7 +153,17 @@ int store_write_model(sqlite3 *db, const Model *model,
 int store_load_model(sqlite3 *db, const char *function, const char *name,
                      Model **out, char **error);
 
-/* Reads the generation of a stored model: SQLITE_OK, or SQLITE_NOTFOUND. */
+/*
+** Returns 1 for a result code that means the tables could not be read just
+** now (busy, locked, an I/O error, an interrupt), not that a model is
+** missing or damaged.
+*/
+int store_is_read_failure(int code);
+
+/*
+** Reads the generation of a stored model: SQLITE_OK, SQLITE_NOTFOUND when
+** there is no such model, or the error code when the read failed.
+*/
 int store_model_generation(sqlite3 *db, const char *name,
                            sqlite3_int64 *generation);
 

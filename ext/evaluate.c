@@ -100,7 +100,7 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
     int interrupted = claim_interrupted(db, &probe);
     sqlite3_finalize(probe);
     if (interrupted) rc = SQLITE_INTERRUPT;
-    else if (error) rc = SQLITE_ERROR;
+    else if (error) rc = ctx->load_error;
     else rc = SQLITE_NOMEM;
     goto done;
   }

@@ -238,7 +238,7 @@ void claim_explain_function(sqlite3_context *context, int argc,
 
   Model *model = context_model(ctx, db, "claim_explain", name, &error);
   if (!model) {
-    rc = error ? SQLITE_ERROR : SQLITE_NOMEM;
+    rc = error ? ctx->load_error : SQLITE_NOMEM;
     goto done;
   }
   double logit, baseline_logit;
@@ -305,10 +305,6 @@ done:
   token_list_free(&list);
   interner_free(&distinct);
   sqlite3_free(effect);
-  if (rc == SQLITE_NOMEM) {
-    sqlite3_result_error_nomem(context);
-  } else if (rc != SQLITE_OK) {
-    sqlite3_result_error(context, error ? error : sqlite3_errmsg(db), -1);
-  }
+  claim_result_error(context, db, rc, error);
   sqlite3_free(error);
 }

@@ -47,7 +47,15 @@ void claim_drop_function(sqlite3_context *context, int argc,
 
   /* Rule 2. A database without the model tables has no model either. */
   sqlite3_int64 generation;
-  if (store_model_generation(db, name, &generation) != SQLITE_OK) {
+  rc = store_model_generation(db, name, &generation);
+  if (rc != SQLITE_OK && rc != SQLITE_NOTFOUND) {
+    error = sqlite3_mprintf("claim_drop(): reading model \"%s\" failed: %s; "
+                            "try again, or set a busy timeout", name,
+                            sqlite3_errmsg(db));
+    goto done;
+  }
+  if (rc == SQLITE_NOTFOUND) {
+    rc = SQLITE_ERROR;
     sqlite3_str *list = sqlite3_str_new(0);
     store_list_models(db, list);
     char *names = sqlite3_str_finish(list);

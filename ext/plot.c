@@ -56,6 +56,7 @@ static void report_error(sqlite3_context *context, int rc, char *error) {
     sqlite3_result_error_code(context, SQLITE_INTERRUPT);
   } else {
     sqlite3_result_error(context, error ? error : "unknown error", -1);
+    if (rc != SQLITE_ERROR) sqlite3_result_error_code(context, rc);
   }
   sqlite3_free(error);
 }
@@ -245,6 +246,13 @@ void claim_plot_history_function(sqlite3_context *context, int argc,
   if (found) {
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
     found = sqlite3_step(stmt) == SQLITE_ROW;
+  }
+  if (!found && store_is_read_failure(sqlite3_errcode(db))) {
+    rc = sqlite3_errcode(db) & 0xff;
+    error = sqlite3_mprintf("%s(): reading model \"%s\" failed: %s; try "
+                            "again, or set a busy timeout", function, name,
+                            sqlite3_errmsg(db));
+    goto done;
   }
   if (!found) {
     sqlite3_str *list = sqlite3_str_new(0);

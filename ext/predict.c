@@ -127,6 +127,7 @@ Model *context_model(ClaimContext *ctx, sqlite3 *db, const char *function,
 
   Model *model = 0;
   int rc = store_load_model(db, function, name, &model, error);
+  ctx->load_error = rc;
   if (rc != SQLITE_OK) return 0;
   CachedModel *entry = sqlite3_malloc(sizeof(CachedModel));
   if (!entry) {
@@ -294,6 +295,8 @@ static int predict_row(sqlite3_context *context, const char *function,
       sqlite3_result_error_code(context, SQLITE_INTERRUPT);
     } else if (error) {
       sqlite3_result_error(context, error, -1);
+      if (ctx->load_error != SQLITE_ERROR)
+        sqlite3_result_error_code(context, ctx->load_error);
     } else {
       sqlite3_result_error_nomem(context);
     }

@@ -318,14 +318,17 @@ int store_model_generation(sqlite3 *db, const char *name,
   sqlite3_stmt *stmt;
   int rc = sqlite3_prepare_v2(db,
       "SELECT generation FROM claim_models WHERE name = ?1", -1, &stmt, 0);
-  if (rc != SQLITE_OK) return SQLITE_NOTFOUND;
+  if (rc != SQLITE_OK)
+    return store_is_read_failure(rc) ? rc & 0xff : SQLITE_NOTFOUND;
   sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
   rc = sqlite3_step(stmt);
   if (rc == SQLITE_ROW) {
     *generation = sqlite3_column_int64(stmt, 0);
     rc = SQLITE_OK;
-  } else {
+  } else if (rc == SQLITE_DONE || !store_is_read_failure(rc)) {
     rc = SQLITE_NOTFOUND;
+  } else {
+    rc &= 0xff;
   }
   sqlite3_finalize(stmt);
   return rc;
@@ -660,8 +663,27 @@ static int load_weights(sqlite3 *db, Model *model, char **problem) {
   return SQLITE_OK;
 }
 
-int store_load_model(sqlite3 *db, const char *function, const char *name,
-                     Model **out, char **error) {
+/*
+** Result codes that mean the tables could not be read just now (locked,
+** busy, an I/O error, an interrupt), as opposed to a model that is missing
+** or damaged.
+*/
+int store_is_read_failure(int code) {
+  switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_INTERRUPT:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+static int load_model_once(sqlite3 *db, const char *function,
+                           const char *name, Model **out, char **error) {
   char *problem = 0;
   Model *model = sqlite3_malloc(sizeof(Model));
   if (!model) return SQLITE_NOMEM;
@@ -673,6 +695,14 @@ int store_load_model(sqlite3 *db, const char *function, const char *name,
   }
 
   int rc = load_settings(db, model, &problem);
+  if (rc != SQLITE_OK && store_is_read_failure(sqlite3_errcode(db))) {
+    *error = sqlite3_mprintf("%s(): reading model \"%s\" failed: %s; try "
+                             "again, or set a busy timeout", function, name,
+                             sqlite3_errmsg(db));
+    sqlite3_free(problem);
+    model_free(model);
+    return sqlite3_errcode(db) & 0xff;
+  }
   if (rc == SQLITE_NOTFOUND) {
     sqlite3_str *list = sqlite3_str_new(db);
     store_list_models(db, list);
@@ -713,6 +743,16 @@ int store_load_model(sqlite3 *db, const char *function, const char *name,
   if (rc == SQLITE_OK && workspace_init(&model->workspace, &model->network, 1))
     rc = SQLITE_NOMEM;
 
+  if (rc != SQLITE_OK && rc != SQLITE_NOMEM &&
+      store_is_read_failure(sqlite3_errcode(db))) {
+    int code = sqlite3_errcode(db) & 0xff;
+    *error = sqlite3_mprintf("%s(): reading model \"%s\" failed: %s; try "
+                             "again, or set a busy timeout", function, name,
+                             sqlite3_errmsg(db));
+    sqlite3_free(problem);
+    model_free(model);
+    return code;
+  }
   if (rc != SQLITE_OK) {
     if (rc != SQLITE_NOMEM)
       *error = sqlite3_mprintf("%s(): model \"%s\" is damaged: %s; train it "
@@ -725,4 +765,30 @@ int store_load_model(sqlite3 *db, const char *function, const char *name,
   sqlite3_free(problem);
   *out = model;
   return SQLITE_OK;
+}
+
+/*
+** Loads a model, and loads it again if it was retrained while it was being
+** read. A statement that reads no table runs the loader's queries in
+** separate read transactions, so in WAL mode they could otherwise see two
+** training runs; the generation read before and after tells them apart.
+*/
+int store_load_model(sqlite3 *db, const char *function, const char *name,
+                     Model **out, char **error) {
+  for (int attempt = 0; attempt < 5; attempt++) {
+    Model *model = 0;
+    int rc = load_model_once(db, function, name, &model, error);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_int64 generation;
+    if (store_model_generation(db, name, &generation) == SQLITE_OK &&
+        generation == model->generation) {
+      *out = model;
+      return SQLITE_OK;
+    }
+    model_free(model);
+  }
+  *error = sqlite3_mprintf("%s(): model \"%s\" changed on every one of 5 "
+                           "reads; try again when it is not being retrained",
+                           function, name);
+  return SQLITE_BUSY;
 }

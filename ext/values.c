@@ -149,6 +149,8 @@ void claim_result_error(sqlite3_context *context, sqlite3 *db, int rc,
     sqlite3_result_error_code(context, SQLITE_INTERRUPT);
   } else if (rc != SQLITE_OK) {
     sqlite3_result_error(context, error ? error : sqlite3_errmsg(db), -1);
+    /* Keep a code such as SQLITE_BUSY, so that the caller can retry. */
+    if (rc != SQLITE_ERROR) sqlite3_result_error_code(context, rc);
   }
 }
 
