@@ -172,7 +172,17 @@ void store_list_models(sqlite3 *db, sqlite3_str *out);
 
 /* ---- JSON output ----------------------------------------------------- */
 
+/* Appends s as a JSON string; invalid UTF-8 becomes U+FFFD. */
 void json_append_string(sqlite3_str *out, const char *s);
+
+/* The same for n bytes, which may include NUL (written as \u0000). */
+void json_append_bytes(sqlite3_str *out, const char *s, size_t n);
+
+/*
+** Returns the length of the valid UTF-8 sequence at p (n bytes available),
+** or 0 when the bytes there are not valid UTF-8.
+*/
+int utf8_sequence_length(const unsigned char *p, size_t n);
 void json_append_number(sqlite3_str *out, double x);
 
 /* ---- Functions registered in claim.c -------------------------------- */

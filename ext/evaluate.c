@@ -128,6 +128,15 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
       skipped++;
       continue;
     }
+    /* claim_predict() gives NULL for a row with no features, so such a
+    ** row has no prediction to score. */
+    int all_null = 1;
+    for (int i = COLUMN_FIRST_COUNT; i <= COLUMN_TRANSCRIPT; i++)
+      if (sqlite3_value_type(cell[i]) != SQLITE_NULL) all_null = 0;
+    if (all_null) {
+      skipped++;
+      continue;
+    }
     const char *problem = label == -2 ? "is not a valid label; expected "
                                         "'claim' or 'opinion'" : 0;
     int bad = label == -2 ? COLUMN_LABEL : -1;

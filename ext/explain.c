@@ -188,11 +188,8 @@ static void append_json(sqlite3_str *out, const char *model, double logit,
   for (int k = 0; k < shown; k++) {
     const char *token = list->text + list->start[effect[k].first];
     sqlite3_str_appendall(out, k ? ",{\"token\":" : "{\"token\":");
-    /* A token is a slice of list->text, so make it a C string first. */
-    char *copy = sqlite3_mprintf("%.*s", list->length[effect[k].first],
-                                 token);
-    json_append_string(out, copy ? copy : "");
-    sqlite3_free(copy);
+    /* A token is a slice of list->text and may hold a NUL byte. */
+    json_append_bytes(out, token, (size_t)list->length[effect[k].first]);
     sqlite3_str_appendall(out, ",\"contribution\":");
     json_append_number(out, effect[k].contribution);
     sqlite3_str_appendall(out, "}");

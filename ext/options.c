@@ -370,6 +370,18 @@ static int apply(sqlite3 *db, const Entry *e, TrainOptions *o, char **error) {
   return 1;
 }
 
+/* Returns 1 when a JSON string in json holds the escape \u0000. */
+static int has_escaped_nul(const char *json) {
+  for (const char *p = json; *p; p++) {
+    if (*p != '\\') continue;
+    if (p[1] == 'u' && p[2] == '0' && p[3] == '0' && p[4] == '0' &&
+        p[5] == '0')
+      return 1;
+    if (p[1]) p++;  /* skip the escaped character, which may be a \ */
+  }
+  return 0;
+}
+
 int options_parse(sqlite3 *db, const char *json, TrainOptions *o,
                   char **error) {
   sqlite3_stmt *stmt = 0;
@@ -400,6 +412,15 @@ int options_parse(sqlite3 *db, const char *json, TrainOptions *o,
       goto done;
     }
     sqlite3_finalize(stmt);
+    stmt = 0;
+
+    /* SQLite's JSON functions cut a string at an escaped NUL (\u0000), so
+    ** a name holding one would silently lose its end. */
+    if (has_escaped_nul(json)) {
+      *error = sqlite3_mprintf("claim_train(): options must not contain a "
+                               "NUL character (\\u0000)");
+      goto done;
+    }
 
     /* Rule 4: the preset first. */
     if (sqlite3_prepare_v2(db, "SELECT json_type(?1, '$.preset'),"

@@ -88,13 +88,21 @@ int source_prepare(sqlite3 *db, const char *function, const char *source,
     sqlite3_finalize(probe);
     return SQLITE_ERROR;
   }
+
+  /* A column of the source may itself be called rowid; SQLite's other
+  ** names for the rowid then still reach it. */
+  const char *rowid_name = "NULL";
+  static const char *const rowid_names[] = {"rowid", "_rowid_", "oid"};
+  for (int k = 2; k >= 0; k--)
+    if (!has_column(probe, rowid_names[k])) rowid_name = rowid_names[k];
   sqlite3_finalize(probe);
 
   /* A table has a rowid to name rows by. A view has one too, but it is
   ** NULL, and a WITHOUT ROWID table has none, so the statement selects
   ** NULL instead (see source_row_number). */
   for (int attempt = 0; attempt < 2; attempt++) {
-    char *sql = build_select(attempt == 0 ? "rowid" : "NULL", source, column);
+    char *sql = build_select(attempt == 0 ? rowid_name : "NULL", source,
+                             column);
     if (!sql) return SQLITE_NOMEM;
     rc = sqlite3_prepare_v2(db, sql, -1, stmt, 0);
     sqlite3_free(sql);

@@ -19,7 +19,20 @@ const char *svg_color(int i) {
 }
 
 void svg_append_escaped(sqlite3_str *out, const char *text) {
+  size_t n = strlen(text);
   for (const char *p = text; *p; p++) {
+    if ((unsigned char)*p >= 0x80) {
+      /* XML is UTF-8 here: an invalid byte becomes U+FFFD. */
+      int length = utf8_sequence_length((const unsigned char *)p,
+                                        n - (size_t)(p - text));
+      if (length == 0) {
+        sqlite3_str_appendall(out, "\xef\xbf\xbd");
+      } else {
+        sqlite3_str_append(out, p, length);
+        p += length - 1;
+      }
+      continue;
+    }
     switch (*p) {
       case '&': sqlite3_str_appendall(out, "&amp;"); break;
       case '<': sqlite3_str_appendall(out, "&lt;"); break;

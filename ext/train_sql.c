@@ -425,6 +425,16 @@ void claim_train_function(sqlite3_context *context, int argc,
   int n_source = job.rows.n;
   if (o->validation_source) {
     rc = source_read(&reader, o->validation_source, &job.rows, &error);
+    if (rc != SQLITE_OK && error &&
+        strncmp(error, "claim_train(): ", 15) == 0) {
+      /* Say that the table came from the option, not the first argument. */
+      char *named = sqlite3_mprintf("claim_train(): option \"validation\": "
+                                    "%s", error + 15);
+      if (named) {
+        sqlite3_free(error);
+        error = named;
+      }
+    }
     if (rc != SQLITE_OK) goto done;
   }
   rc = split_rows(&job, n_source);
@@ -439,6 +449,15 @@ void claim_train_function(sqlite3_context *context, int argc,
       n_train++;
       per_class[job.rows.label[r]]++;
     }
+  }
+  if (n_source == 0 && reader.skipped_invalid > 0) {
+    error = sqlite3_mprintf("claim_train(): \"%s\" has no usable rows: %d "
+                            "skipped for a NULL or empty label, %d skipped "
+                            "under on_invalid \"skip\" for a value that is "
+                            "not a number or not text", source,
+                            reader.skipped_label, reader.skipped_invalid);
+    rc = SQLITE_ERROR;
+    goto done;
   }
   if (n_source == 0) {
     error = sqlite3_mprintf("claim_train(): \"%s\" has no labelled rows (%d "
@@ -474,8 +493,12 @@ void claim_train_function(sqlite3_context *context, int argc,
   if (per_class[0] == 0 || per_class[1] == 0) {
     error = sqlite3_mprintf("claim_train(): the training rows hold only the "
                             "class '%s'; training needs both 'claim' and "
-                            "'opinion' rows", per_class[0] ? "claim"
-                                                           : "opinion");
+                            "'opinion' rows%s", per_class[0] ? "claim"
+                                                             : "opinion",
+                            reader.skipped_invalid > 0
+                                ? ", and some were skipped under on_invalid "
+                                  "\"skip\"; check the skipped rows' values"
+                                : "");
     rc = SQLITE_ERROR;
     goto done;
   }

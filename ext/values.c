@@ -154,9 +154,50 @@ void claim_result_error(sqlite3_context *context, sqlite3 *db, int rc,
   }
 }
 
+int utf8_sequence_length(const unsigned char *p, size_t n) {
+  unsigned char c = p[0];
+  if (c < 0x80) return 1;
+  int length;
+  unsigned char low = 0x80, high = 0xbf;  /* range of the second byte */
+  if (c >= 0xc2 && c <= 0xdf) {
+    length = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    length = 3;
+    if (c == 0xe0) low = 0xa0;       /* no overlong forms */
+    if (c == 0xed) high = 0x9f;      /* no UTF-16 surrogates */
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    length = 4;
+    if (c == 0xf0) low = 0x90;
+    if (c == 0xf4) high = 0x8f;      /* nothing past U+10FFFF */
+  } else {
+    return 0;
+  }
+  if ((size_t)length > n || p[1] < low || p[1] > high) return 0;
+  for (int i = 2; i < length; i++)
+    if (p[i] < 0x80 || p[i] > 0xbf) return 0;
+  return length;
+}
+
 void json_append_string(sqlite3_str *out, const char *s) {
+  json_append_bytes(out, s, strlen(s));
+}
+
+void json_append_bytes(sqlite3_str *out, const char *s, size_t n) {
+  const unsigned char *bytes = (const unsigned char *)s;
   sqlite3_str_appendchar(out, 1, '"');
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char *p = bytes + i;
+    if (*p >= 0x80) {
+      /* JSON is UTF-8: an invalid byte becomes U+FFFD. */
+      int length = utf8_sequence_length(p, n - i);
+      if (length == 0) {
+        sqlite3_str_appendall(out, "\\ufffd");
+      } else {
+        sqlite3_str_append(out, (const char *)p, length);
+        i += (size_t)length - 1;
+      }
+      continue;
+    }
     switch (*p) {
       case '"': sqlite3_str_appendall(out, "\\\""); break;
       case '\\': sqlite3_str_appendall(out, "\\\\"); break;
