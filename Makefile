@@ -129,7 +129,8 @@ $(BUILD)/fuzz/fuzz_model: tests/fuzz/fuzz_model.c tests/integration.h \
 
 DATA ?= fixtures/videos.csv
 demo: deps $(BUILD)/claim.so fixtures/videos.csv
-	sh sql/demo.sh $(BUILD)/claim "$(DATA)"
+	DEMO_PLOTS="$${DEMO_PLOTS:-$(CURDIR)/$(BUILD)/demo-plots}" \
+	  sh sql/demo.sh $(BUILD)/claim "$(DATA)"
 
 clean:
 	rm -rf build
