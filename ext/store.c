@@ -341,7 +341,8 @@ void store_list_models(sqlite3 *db, sqlite3_str *out) {
                          -1, &stmt, 0) == SQLITE_OK) {
     while (sqlite3_step(stmt) == SQLITE_ROW) {
       const char *name = (const char *)sqlite3_column_text(stmt, 0);
-      sqlite3_str_appendf(out, "%s\"%s\"", n++ ? ", " : "", name ? name : "");
+      /* %w doubles a quote inside the name, so the list stays readable. */
+      sqlite3_str_appendf(out, "%s\"%w\"", n++ ? ", " : "", name ? name : "");
     }
     sqlite3_finalize(stmt);
   }
