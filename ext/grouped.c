@@ -54,6 +54,9 @@ void grouped_append_label(sqlite3_str *out, sqlite3_value *value) {
     sqlite3_str_appendall(out, "NULL");
   } else if (sqlite3_value_type(value) == SQLITE_BLOB) {
     sqlite3_str_appendf(out, "BLOB of %d bytes", sqlite3_value_bytes(value));
+  } else if (sqlite3_value_bytes(value) == 0) {
+    /* Distinct from NULL above, which an empty label would look like. */
+    sqlite3_str_appendall(out, "(empty)");
   } else {
     const char *text = (const char *)sqlite3_value_text(value);
     sqlite3_str_appendf(out, "%.40s%s", text ? text : "",
