@@ -49,6 +49,7 @@ typedef struct CachedModel {
   unsigned int data_version;
   sqlite3_int64 total_changes;
   int outside_main;            /* the model tables are not in main */
+  int seen_in_write;           /* last checked inside a write transaction */
   struct CachedModel *next;
 } CachedModel;
 
@@ -94,6 +95,13 @@ int parse_count(sqlite3_value *value, double *out);
 
 /* Strict decimal parser behind parse_count, for text of n bytes. */
 int parse_decimal(const char *text, int n, double *out);
+
+/*
+** Returns the name that selects the rowid of the source probe reads:
+** "rowid", or "_rowid_" or "oid" when a column of the source has that
+** name, or "NULL" when all three are taken.
+*/
+const char *source_rowid_name(sqlite3_stmt *probe);
 
 /* Trims ASCII whitespace from both ends of text[0..*n). */
 const char *trim_ascii(const char *text, int *n);

@@ -8,6 +8,7 @@
 */
 #include "encoder.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +57,17 @@ int encoder_text_width(const Encoder *enc) {
 
 void encoder_tabular(const Encoder *enc, const double *count,
                      const int *category, float *out) {
-  for (int c = 0; c < N_COUNTS; c++)
-    out[c] = (float)((encoder_transform(enc, count[c]) - enc->mean[c]) *
-                     enc->scale[c]);
+  for (int c = 0; c < N_COUNTS; c++) {
+    double x = (encoder_transform(enc, count[c]) - enc->mean[c]) *
+               enc->scale[c];
+    /* Without a transform, a count far outside the training range (such
+    ** as 1e300) overflows a float, and the network would turn infinity
+    ** into a NaN logit. The largest float keeps it finite instead, in
+    ** training, validation and prediction alike. */
+    if (x > FLT_MAX) x = FLT_MAX;
+    if (x < -FLT_MAX) x = -FLT_MAX;
+    out[c] = (float)x;
+  }
   float *onehot = out + N_COUNTS;
   for (int k = 0; k < N_CATEGORIES; k++) {
     int size = enc->category[k].size;

@@ -128,15 +128,6 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
       skipped++;
       continue;
     }
-    /* claim_predict() gives NULL for a row with no features, so such a
-    ** row has no prediction to score. */
-    int all_null = 1;
-    for (int i = COLUMN_FIRST_COUNT; i <= COLUMN_TRANSCRIPT; i++)
-      if (sqlite3_value_type(cell[i]) != SQLITE_NULL) all_null = 0;
-    if (all_null) {
-      skipped++;
-      continue;
-    }
     const char *problem = label == -2 ? "is not a valid label; expected "
                                         "'claim' or 'opinion'" : 0;
     int bad = label == -2 ? COLUMN_LABEL : -1;
@@ -166,11 +157,20 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
       break;
     }
 
+    /* claim_predict() gives NULL for a row with no features, so such a
+    ** row has no prediction to score; its label was checked above. */
+    int all_null = 1;
+    for (int i = COLUMN_FIRST_COUNT; i <= COLUMN_TRANSCRIPT; i++)
+      if (sqlite3_value_type(cell[i]) != SQLITE_NULL) all_null = 0;
+    if (all_null) {
+      skipped++;
+      continue;
+    }
     double logit;
     rc = model_logit(ctx, model, cell + COLUMN_FIRST_COUNT, &logit);
     if (rc != SQLITE_OK) break;
     /* The rule of claim_predict(): claim when P(claim) > 0.5. */
-    int predicted = sigmoid(-logit) > 0.5 ? 0 : 1;
+    int predicted = predicts_opinion(logit);
     confusion[label][predicted]++;
     loss_sum += bce_logit_loss(logit, label);
     rows++;

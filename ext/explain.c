@@ -170,7 +170,7 @@ static void append_json(sqlite3_str *out, const char *model, double logit,
   sqlite3_str_appendall(out, ",\"method\":\"occlusion\",\"probability\":");
   json_append_number(out, sigmoid(-logit));
   sqlite3_str_appendf(out, ",\"prediction\":\"%s\",\"log_odds\":",
-                      logit > 0 ? "opinion" : "claim");
+                      predicts_opinion(logit) ? "opinion" : "claim");
   json_append_number(out, -logit);
   sqlite3_str_appendall(out, ",\"baseline\":");
   json_append_number(out, sigmoid(-baseline_logit));

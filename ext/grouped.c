@@ -269,12 +269,15 @@ int grouped_read(sqlite3 *db, const char *function, const char *source,
     column->numeric = 1;
   }
 
+  const char *rowid_name = source_rowid_name(probe);
+
   /* Rule 3: a WITHOUT ROWID table has no rowid and needs the second
   ** attempt; a view has one, but it is NULL. */
   int has_rowid = 0;
   for (int attempt = 0; attempt < 2; attempt++) {
     sqlite3_str *query = sqlite3_str_new(0);
-    sqlite3_str_appendf(query, "SELECT %s", attempt == 0 ? "rowid" : "NULL");
+    sqlite3_str_appendf(query, "SELECT %s",
+                        attempt == 0 ? rowid_name : "NULL");
     if (by) sqlite3_str_appendf(query, ", \"%w\"", by);
     else sqlite3_str_appendall(query, ", NULL");
     for (int k = 0; k < n_columns; k++)

@@ -34,6 +34,7 @@ void claim_drop_function(sqlite3_context *context, int argc,
   sqlite3_stmt *stmt = 0;
   char *error = 0;
   int in_savepoint = 0;
+  sqlite3_stmt *abort_transaction = 0;
   int rc = SQLITE_ERROR;
 
   if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
@@ -65,7 +66,14 @@ void claim_drop_function(sqlite3_context *context, int argc,
     goto done;
   }
 
-  rc = sqlite3_exec(db, "SAVEPOINT claim_drop", 0, 0, 0);
+  /* After sqlite3_interrupt(), ROLLBACK TO fails too, because the flag
+  ** stays set while the calling statement runs. Stepping a statement that
+  ** writes then fails with SQLITE_INTERRUPT, which makes SQLite roll back
+  ** the whole transaction, so the deletion is never half done. It is
+  ** prepared now, while preparing can still succeed. */
+  rc = sqlite3_prepare_v2(db, "DELETE FROM claim_models WHERE 0", -1,
+                          &abort_transaction, 0);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, "SAVEPOINT claim_drop", 0, 0, 0);
   if (rc != SQLITE_OK) {
     error = sqlite3_mprintf("claim_drop(): starting a savepoint failed: %s",
                             sqlite3_errmsg(db));
@@ -102,10 +110,13 @@ void claim_drop_function(sqlite3_context *context, int argc,
 
 done:
   sqlite3_finalize(stmt);
-  if (in_savepoint) {
-    sqlite3_exec(db, "ROLLBACK TO claim_drop", 0, 0, 0);
-    sqlite3_exec(db, "RELEASE claim_drop", 0, 0, 0);
+  if (in_savepoint &&
+      (sqlite3_exec(db, "ROLLBACK TO claim_drop", 0, 0, 0) != SQLITE_OK ||
+       sqlite3_exec(db, "RELEASE claim_drop", 0, 0, 0) != SQLITE_OK) &&
+      abort_transaction) {
+    sqlite3_step(abort_transaction);
   }
+  sqlite3_finalize(abort_transaction);
   claim_result_error(context, db, rc, error);
   sqlite3_free(error);
 }

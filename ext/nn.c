@@ -232,6 +232,10 @@ double sigmoid(double z) {
   return e / (1.0 + e);
 }
 
+int predicts_opinion(double z) {
+  return !(sigmoid(-z) > 0.5);
+}
+
 double bce_logit_loss(double z, double y) {
   /* -y log s(z) - (1-y) log(1-s(z)) = max(z,0) - z y + log(1 + e^-|z|) */
   return (z > 0 ? z : 0.0) - z * y + log1p(exp(-fabs(z)));

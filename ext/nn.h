@@ -90,6 +90,13 @@ double weighted_bce_with_logits(double *d_z, const double *z, const float *y,
 
 double sigmoid(double z);
 
+/*
+** The class a logit predicts: 1 (opinion) unless the probability of claim,
+** sigmoid(-z), is above 0.5. Every function that labels a row uses this,
+** so that a logit within rounding of 0 gets the same label everywhere.
+*/
+int predicts_opinion(double z);
+
 /* Per-example loss, as used by bce_with_logits. */
 double bce_logit_loss(double z, double y);
 

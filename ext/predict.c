@@ -63,14 +63,14 @@ static unsigned int data_version(sqlite3 *db) {
 ** pager updates it when a read transaction starts, so outside a
 ** transaction it misses commits by other connections.
 */
-static int data_version_is_current(sqlite3 *db) {
+static int transaction_state(sqlite3 *db) {
 #if SQLITE_VERSION_NUMBER >= 3034000
   if (sqlite3_libversion_number() >= 3034000)
-    return sqlite3_txn_state(db, NULL) != SQLITE_TXN_NONE;
+    return sqlite3_txn_state(db, NULL);
 #else
   (void)db;
 #endif
-  return 0;
+  return SQLITE_TXN_NONE;  /* unknown: every call then checks */
 }
 
 /*
@@ -104,18 +104,25 @@ Model *context_model(ClaimContext *ctx, sqlite3 *db, const char *function,
                      const char *name, char **error) {
   unsigned int version = data_version(db);
   sqlite3_int64 changes = sqlite3_total_changes64(db);
+  int state = transaction_state(db);
   CachedModel **link = &ctx->cache;
   for (; *link; link = &(*link)->next) {
     CachedModel *entry = *link;
     if (strcmp(entry->model->name, name) != 0) continue;
+    /* Outside a transaction the data version misses other connections'
+    ** commits, and a ROLLBACK changes neither it nor the change count, so
+    ** a model seen inside a write transaction is checked once that
+    ** transaction has ended. */
     if (entry->data_version == version && entry->total_changes == changes &&
-        !entry->outside_main && data_version_is_current(db))
+        !entry->outside_main && state != SQLITE_TXN_NONE &&
+        !(entry->seen_in_write && state != SQLITE_TXN_WRITE))
       return entry->model;
     sqlite3_int64 generation;
     if (store_model_generation(db, name, &generation) == SQLITE_OK &&
         generation == entry->model->generation) {
       entry->data_version = version;
       entry->total_changes = changes;
+      entry->seen_in_write = state == SQLITE_TXN_WRITE;
       return entry->model;
     }
     /* Retrained, dropped or damaged: unlink it and load again. */
@@ -138,6 +145,7 @@ Model *context_model(ClaimContext *ctx, sqlite3 *db, const char *function,
   entry->data_version = version;
   entry->total_changes = changes;
   entry->outside_main = !main_has_models(db);
+  entry->seen_in_write = state == SQLITE_TXN_WRITE;
   entry->next = ctx->cache;
   ctx->cache = entry;
   return model;
@@ -200,12 +208,6 @@ int model_logit_parsed(ClaimContext *ctx, Model *model,
   float *tabular = ws->batch_tabular;
   encoder_tabular(enc, count, category, tabular);
 
-  /* Without a transform, a count far outside the training range (such as
-  ** 1e300) overflows the float feature to infinity, and the network would
-  ** turn that into a NaN logit. The largest float keeps it finite, and the
-  ** prediction saturates instead. */
-  for (int c = 0; c < N_COUNTS; c++)
-    if (isinf(tabular[c])) tabular[c] = tabular[c] > 0 ? FLT_MAX : -FLT_MAX;
 
   sqlite3_value *t = features[N_COUNTS + N_CATEGORIES];
   const char *text = 0;
@@ -322,7 +324,7 @@ void claim_predict_function(sqlite3_context *context, int argc,
   ** from the sign of the logit: sigmoid() rounds a logit within about
   ** 1e-16 of 0 to exactly 0.5, and the two functions must agree. */
   if (status == 1)
-    sqlite3_result_text(context, sigmoid(-logit) > 0.5 ? "claim" : "opinion",
+    sqlite3_result_text(context, predicts_opinion(logit) ? "opinion" : "claim",
                         -1, SQLITE_STATIC);
 }
 

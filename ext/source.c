@@ -47,6 +47,15 @@ static char *build_select(const char *first, const char *source,
   return sqlite3_str_finish(query);
 }
 
+const char *source_rowid_name(sqlite3_stmt *probe) {
+  /* A column of the source may itself be called rowid; SQLite's other
+  ** names for the rowid then still reach it. */
+  static const char *const rowid_names[] = {"rowid", "_rowid_", "oid"};
+  for (int k = 0; k < 3; k++)
+    if (!has_column(probe, rowid_names[k])) return rowid_names[k];
+  return "NULL";
+}
+
 int source_prepare(sqlite3 *db, const char *function, const char *source,
                    const char *model, char *const *column,
                    sqlite3_stmt **stmt, char **error) {
@@ -89,12 +98,7 @@ int source_prepare(sqlite3 *db, const char *function, const char *source,
     return SQLITE_ERROR;
   }
 
-  /* A column of the source may itself be called rowid; SQLite's other
-  ** names for the rowid then still reach it. */
-  const char *rowid_name = "NULL";
-  static const char *const rowid_names[] = {"rowid", "_rowid_", "oid"};
-  for (int k = 2; k >= 0; k--)
-    if (!has_column(probe, rowid_names[k])) rowid_name = rowid_names[k];
+  const char *rowid_name = source_rowid_name(probe);
   sqlite3_finalize(probe);
 
   /* A table has a rowid to name rows by. A view has one too, but it is

@@ -423,6 +423,9 @@ void claim_train_function(sqlite3_context *context, int argc,
   rc = source_read(&reader, source, &job.rows, &error);
   if (rc != SQLITE_OK) goto done;
   int n_source = job.rows.n;
+  /* The messages about the source count its own skipped rows only. */
+  int source_skipped_label = reader.skipped_label;
+  int source_skipped_invalid = reader.skipped_invalid;
   if (o->validation_source) {
     rc = source_read(&reader, o->validation_source, &job.rows, &error);
     if (rc != SQLITE_OK && error &&
@@ -450,19 +453,19 @@ void claim_train_function(sqlite3_context *context, int argc,
       per_class[job.rows.label[r]]++;
     }
   }
-  if (n_source == 0 && reader.skipped_invalid > 0) {
+  if (n_source == 0 && source_skipped_invalid > 0) {
     error = sqlite3_mprintf("claim_train(): \"%s\" has no usable rows: %d "
                             "skipped for a NULL or empty label, %d skipped "
                             "under on_invalid \"skip\" for a value that is "
                             "not a number or not text", source,
-                            reader.skipped_label, reader.skipped_invalid);
+                            source_skipped_label, source_skipped_invalid);
     rc = SQLITE_ERROR;
     goto done;
   }
   if (n_source == 0) {
     error = sqlite3_mprintf("claim_train(): \"%s\" has no labelled rows (%d "
                             "skipped for a NULL or empty label)", source,
-                            reader.skipped_label);
+                            source_skipped_label);
     rc = SQLITE_ERROR;
     goto done;
   }

@@ -26,7 +26,7 @@ void evaluate_logits(const double *z, const Dataset *data, double *loss,
   for (int i = 0; i < data->n; i++) {
     double y = data->label[i];
     total += bce_logit_loss(z[i], y);
-    if ((z[i] > 0.0) == (y > 0.5)) correct++;
+    if (predicts_opinion(z[i]) == (y > 0.5)) correct++;
   }
   *loss = data->n ? total / data->n : 0.0;
   *accuracy = data->n ? (double)correct / data->n : 0.0;
@@ -83,7 +83,8 @@ int train_network(Network *net, const Dataset *train, const Dataset *val,
       if (workspace_gather(&ws, train, order + start, n)) goto done;
       network_forward(net, &ws, n);
       for (int b = 0; b < n; b++)
-        if ((ws.logit[b] > 0.0) == (ws.batch_label[b] > 0.5f)) correct++;
+        if (predicts_opinion(ws.logit[b]) == (ws.batch_label[b] > 0.5f))
+          correct++;
       loss_sum += network_backward(net, &ws, n) * n;
       network_adam_step(net, &ws, m, v, &config->adam, ++step);
     }

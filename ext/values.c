@@ -66,7 +66,10 @@ int parse_decimal(const char *text, int n, double *out) {
   /* One division or multiplication by an exact power of ten rounds once,
   ** so "343296.0" and "0.5" come out exact. */
   double x = (double)mantissa;
-  if (exponent < 0 && exponent >= -22) {
+  if (mantissa == 0) {
+    /* Zero with any exponent, "0e400" included, where 0 * 1e400 would be
+    ** 0 * infinity, a NaN. */
+  } else if (exponent < 0 && exponent >= -22) {
     x /= pow(10.0, -exponent);
   } else if (exponent != 0) {
     x *= pow(10.0, exponent);

@@ -200,9 +200,12 @@ static void test_evaluate_logits(void) {
   double z[4] = {2.0, -1.0, 0.0, 0.5};
   double loss, accuracy;
   evaluate_logits(z, &data, &loss, &accuracy);
-  /* A logit of exactly 0 predicts a claim (probability 0.5 is not above
-  ** the threshold). */
-  CHECK_DOUBLE(accuracy, 0.5);
+  /* A logit of exactly 0 predicts an opinion, as claim_predict() does:
+  ** the probability of claim, 0.5, is not above the threshold. */
+  CHECK_DOUBLE(accuracy, 0.75);
+  CHECK_INT(predicts_opinion(0.0), 1);
+  CHECK_INT(predicts_opinion(-1e-17), 1);
+  CHECK_INT(predicts_opinion(-1e-3), 0);
   double expected = (bce_logit_loss(2.0, 1) + bce_logit_loss(-1.0, 0) +
                      bce_logit_loss(0.0, 1) + bce_logit_loss(0.5, 0)) / 4;
   CHECK_NEAR(loss, expected, 1e-15);
