@@ -37,7 +37,7 @@ static const char *const feature_name[8] = {
 /*
 ** Combines the data versions of every attached database, because the
 ** model tables may live in any of them: unqualified names resolve to
-** main, then temp, then the attached databases in order.
+** temp, then main, then the attached databases in order.
 */
 static unsigned int data_version(sqlite3 *db) {
   unsigned int combined = 0;

@@ -551,6 +551,17 @@ void claim_train_function(sqlite3_context *context, int argc,
   }
   if (status != TRAIN_OK) goto nomem;
 
+  /* A run that diverged would save weights that no load accepts. */
+  for (size_t i = 0; i < job.model->network.n_params; i++)
+    if (!isfinite(job.model->network.params[i])) {
+      error = sqlite3_mprintf("claim_train(): training diverged: a weight "
+                              "became infinite or NaN; lower "
+                              "learning_rate (now %g) and train again",
+                              o->learning_rate);
+      rc = SQLITE_ERROR;
+      goto done;
+    }
+
   /* Rule 1: replace the stored model in one savepoint. */
   job.options_json = options_to_json(o);
   if (!job.options_json) goto nomem;
