@@ -79,7 +79,7 @@ static int predict_once(sqlite3 *db, SharedRun *run) {
   run->predictions++;
   if (rc != SQLITE_OK) {
     if (run->errors++ == 0)
-      snprintf(run->first_error, sizeof(run->first_error), "%s (%d)",
+      snprintf(run->first_error, sizeof(run->first_error), "%.200s (%d)",
                message, rc);
     return rc;
   }
@@ -185,7 +185,7 @@ static void *separate_loop(void *context) {
     char message[256] = "";
     if (predict_rows(db, "m", PROBE_ROWS, probability, message,
                      sizeof(message)) != SQLITE_OK) {
-      fail_separate(s, "claim_probability() failed: %s", message);
+      fail_separate(s, "claim_probability() failed: %.200s", message);
       continue;
     }
     if (memcmp(probability, s->own[k], sizeof(probability)) != 0)
