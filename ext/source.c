@@ -126,6 +126,7 @@ sqlite3_int64 source_row_number(sqlite3_stmt *stmt, sqlite3_int64 position) {
 
 static int grow_rows(RawRows *rows) {
   if (rows->n < rows->cap) return 0;
+  if (rows->cap > INT32_MAX / 2) return -1;  /* doubling would overflow */
   int cap = rows->cap ? rows->cap * 2 : 1024;
   double *count = realloc(rows->count,
                           (size_t)cap * N_COUNTS * sizeof(double));

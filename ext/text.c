@@ -136,6 +136,7 @@ static int interner_probe(const Interner *table, const char *s, size_t length,
 }
 
 static int interner_grow_slots(Interner *table) {
+  if (table->n_slot > INT32_MAX / 2) return -1;  /* doubling would overflow */
   int n_slot = table->n_slot ? table->n_slot * 2 : 1024;
   int *slot = malloc((size_t)n_slot * sizeof(int));
   if (!slot) return -1;
@@ -167,6 +168,7 @@ int interner_add_hashed(Interner *table, const char *s, size_t length,
   if (table->slot[at] >= 0) return table->slot[at];
 
   if (table->n == table->cap) {
+    if (table->cap > INT32_MAX / 2) return -1;
     int cap = table->cap ? table->cap * 2 : 256;
     size_t *offset = realloc(table->offset, (size_t)cap * sizeof(size_t));
     if (!offset) return -1;
