@@ -370,7 +370,7 @@ static int apply(sqlite3 *db, const Entry *e, TrainOptions *o, char **error) {
   return 1;
 }
 
-/* Returns 1 when a JSON string in json holds the escape \u0000. */
+/* Returns 1 when a JSON string in json contains the escape \u0000. */
 static int has_escaped_nul(const char *json) {
   for (const char *p = json; *p; p++) {
     if (*p != '\\') continue;

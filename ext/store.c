@@ -772,7 +772,8 @@ static int load_model_once(sqlite3 *db, const char *function,
 ** Loads a model, and loads it again if it was retrained while it was being
 ** read. A statement that reads no table runs the loader's queries in
 ** separate read transactions, so in WAL mode they could otherwise see two
-** training runs; the generation read before and after tells them apart.
+** training runs. Comparing the generation read before and after detects
+** that.
 */
 int store_load_model(sqlite3 *db, const char *function, const char *name,
                      Model **out, char **error) {
