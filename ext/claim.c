@@ -16,7 +16,7 @@
 **      buffers hang off the functions' user data, never off globals.
 **   2. claim_train(), claim_evaluate(), claim_drop(), the table-valued
 **      claim_describe() and claim_histogram(), and the plots that read a
-**      source are SQLITE_DIRECTONLY: they write tables or read whole tables
+**      source are SQLITE_DIRECTONLY. They write tables or read whole tables
 **      named by their arguments, so a view or trigger planted in a database
 **      from someone else must not be able to run them.
 **   3. claim_predict(), claim_probability(), claim_explain() and

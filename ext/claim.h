@@ -114,6 +114,13 @@ int parse_label(sqlite3_value *value);
 char *describe_value(sqlite3_value *value);
 
 /*
+** Returns the message for an argument of the wrong type or value:
+** "FUNCTION(): argument POSITION (NAME) must be EXPECTED; got VALUE".
+*/
+char *argument_error(const char *function, int position, const char *name,
+                     const char *expected, sqlite3_value *value);
+
+/*
 ** Sets the error result of a function that failed with rc: out of memory,
 ** "interrupted" with the code SQLITE_INTERRUPT, or else error, or
 ** sqlite3_errmsg(db) when error is NULL. Does nothing for SQLITE_OK, and

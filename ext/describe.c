@@ -156,18 +156,14 @@ static int describe_run(TableFunctionCursor *cursor, sqlite3 *db,
     return SQLITE_ERROR;
   }
   if (sqlite3_value_type(source) != SQLITE_TEXT) {
-    char *shown = describe_value(source);
-    *error = sqlite3_mprintf("claim_describe(): argument 1 (source) must be "
-                             "a table or view name as TEXT; got %s", shown);
-    sqlite3_free(shown);
+    *error = argument_error("claim_describe", 1, "source",
+                            "a table or view name as TEXT", source);
     return SQLITE_ERROR;
   }
   if (by && sqlite3_value_type(by) != SQLITE_NULL &&
       sqlite3_value_type(by) != SQLITE_TEXT) {
-    char *shown = describe_value(by);
-    *error = sqlite3_mprintf("claim_describe(): argument 2 (by) must be a "
-                             "column name as TEXT, or NULL; got %s", shown);
-    sqlite3_free(shown);
+    *error = argument_error("claim_describe", 2, "by",
+                            "a column name as TEXT, or NULL", by);
     return SQLITE_ERROR;
   }
   return describe_compute(c, db, (const char *)sqlite3_value_text(source),

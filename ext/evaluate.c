@@ -81,11 +81,8 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
 
   for (int i = 0; i < argc; i++)
     if (sqlite3_value_type(argv[i]) != SQLITE_TEXT) {
-      char *shown = describe_value(argv[i]);
-      error = sqlite3_mprintf("claim_evaluate(): argument %d (%s) must be "
-                              "TEXT; got %s", i + 1,
-                              i == 0 ? "source" : "model", shown);
-      sqlite3_free(shown);
+      error = argument_error("claim_evaluate", i + 1,
+                             i == 0 ? "source" : "model", "TEXT", argv[i]);
       rc = SQLITE_ERROR;
       goto done;
     }

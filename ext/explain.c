@@ -213,10 +213,8 @@ void claim_explain_function(sqlite3_context *context, int argc,
   const char *name = "default";
   if (first == 1) {
     if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
-      char *shown = describe_value(argv[0]);
-      error = sqlite3_mprintf("claim_explain(): argument 1 (model) must be a "
-                              "model name as TEXT; got %s", shown);
-      sqlite3_free(shown);
+      error = argument_error("claim_explain", 1, "model",
+                             "a model name as TEXT", argv[0]);
       rc = SQLITE_ERROR;
       goto done;
     }

@@ -75,11 +75,9 @@ int histogram_parse_log(const char *function, int position,
     *log = sqlite3_value_int(value);
     return SQLITE_OK;
   }
-  char *shown = describe_value(value);
-  *error = sqlite3_mprintf("%s(): argument %d (log) must be 0 for linear "
-                           "bins or 1 for logarithmic bins; got %s", function,
-                           position, shown);
-  sqlite3_free(shown);
+  *error = argument_error(function, position, "log",
+                          "0 for linear bins or 1 for logarithmic bins",
+                          value);
   return SQLITE_ERROR;
 }
 
@@ -227,14 +225,11 @@ static int histogram_run(TableFunctionCursor *cursor, sqlite3 *db,
     if (slot == 2 || !v) continue;
     if (sqlite3_value_type(v) == SQLITE_TEXT) continue;
     if (slot == 3 && sqlite3_value_type(v) == SQLITE_NULL) continue;
-    char *shown = describe_value(v);
-    *error = sqlite3_mprintf("%s(): argument %d (%s) must be %s as TEXT%s; "
-                             "got %s", function, slot + 1,
-                             argument_name[slot],
-                             slot == 0 ? "a table or view name"
-                                       : "a column name",
-                             slot == 3 ? ", or NULL" : "", shown);
-    sqlite3_free(shown);
+    const char *expected = slot == 0 ? "a table or view name as TEXT"
+                           : slot == 3 ? "a column name as TEXT, or NULL"
+                                       : "a column name as TEXT";
+    *error = argument_error(function, slot + 1, argument_name[slot],
+                            expected, v);
     return SQLITE_ERROR;
   }
   int bins, log = 0;

@@ -38,10 +38,8 @@ void claim_drop_function(sqlite3_context *context, int argc,
   int rc = SQLITE_ERROR;
 
   if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
-    char *shown = describe_value(argv[0]);
-    error = sqlite3_mprintf("claim_drop(): argument 1 (model) must be a "
-                            "model name as TEXT; got %s", shown);
-    sqlite3_free(shown);
+    error = argument_error("claim_drop", 1, "model", "a model name as TEXT",
+                           argv[0]);
     goto done;
   }
   const char *name = (const char *)sqlite3_value_text(argv[0]);

@@ -113,6 +113,8 @@ int workspace_init(Workspace *ws, const Network *net, int capacity) {
   size_t b = (size_t)capacity;
   ws->capacity = capacity;
   ws->class_weight[0] = ws->class_weight[1] = 1.0;
+
+  /* Activations and their gradients, (B, units) each. */
   ws->tabular_1 = malloc(b * s->tabular_units[0] * sizeof(double));
   ws->tabular_2 = malloc(b * s->tabular_units[1] * sizeof(double));
   ws->text_1 = malloc(b * s->text_units[0] * sizeof(double));
@@ -124,6 +126,8 @@ int workspace_init(Workspace *ws, const Network *net, int capacity) {
   ws->d_tabular_1 = malloc(b * s->tabular_units[0] * sizeof(double));
   ws->d_text_1 = malloc(b * s->text_units[0] * sizeof(double));
   ws->grad = calloc(net->n_params, sizeof(double));
+
+  /* The gathered batch and the text kernel rows it touches. */
   ws->batch_tabular = malloc(b * (s->n_tabular ? s->n_tabular : 1) *
                              sizeof(float));
   ws->batch_label = malloc(b * sizeof(float));

@@ -69,8 +69,8 @@ void dataset_free(Dataset *data);
 /*
 ** Allocates a large buffer, released with free(). From 4 MiB up it is
 ** aligned to 2 MiB and marked for transparent huge pages where Linux
-** offers them, because training reads the rows of a shuffled dataset in
-** random order and small pages then cost a TLB miss per row.
+** offers them. Training reads the rows of a shuffled dataset in random
+** order, and with small pages each row would then cost a TLB miss.
 */
 void *alloc_large(size_t bytes);
 

@@ -4,7 +4,7 @@
 **
 ** Each layer is a pair X_forward and X_backward with outputs first, then
 ** inputs, then sizes. Kernels are stored (n_in, n_out) row-major, as Keras
-** stores them, so row i of a kernel holds the weights leaving input i.
+** stores them, so row i of a kernel contains the weights leaving input i.
 ** Backward functions add into the gradient buffers; zeroing is the caller's.
 ** Plain C with no SQLite calls.
 */

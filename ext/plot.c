@@ -73,11 +73,11 @@ static const char *text_argument(const char *function, sqlite3_value **argv,
   if (sqlite3_value_type(v) == SQLITE_TEXT)
     return (const char *)sqlite3_value_text(v);
   if (allow_null && sqlite3_value_type(v) == SQLITE_NULL) return 0;
-  char *shown = describe_value(v);
-  *error = sqlite3_mprintf("%s(): argument %d (%s) must be %s as TEXT%s; "
-                           "got %s", function, position, name, what,
-                           allow_null ? ", or NULL" : "", shown);
-  sqlite3_free(shown);
+  char *expected = sqlite3_mprintf("%s as TEXT%s", what,
+                                   allow_null ? ", or NULL" : "");
+  *error = argument_error(function, position, name, expected ? expected : "",
+                          v);
+  sqlite3_free(expected);
   return 0;
 }
 

@@ -242,13 +242,10 @@ static int predict_row(sqlite3_context *context, const char *function,
   int first = argc - 8;
   if (first == 1) {
     if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
-      char *shown = describe_value(argv[0]);
-      char *message = sqlite3_mprintf("%s(): argument 1 (model) must be a "
-                                      "model name as TEXT; got %s", function,
-                                      shown);
-      sqlite3_result_error(context, message, -1);
+      char *message = argument_error(function, 1, "model",
+                                     "a model name as TEXT", argv[0]);
+      sqlite3_result_error(context, message ? message : "out of memory", -1);
       sqlite3_free(message);
-      sqlite3_free(shown);
       return -1;
     }
     name = (const char *)sqlite3_value_text(argv[0]);

@@ -399,6 +399,8 @@ static int load_settings(sqlite3 *db, Model *model, char **problem) {
     sqlite3_finalize(stmt);
     return SQLITE_NOTFOUND;
   }
+
+  /* Each setting must be one this build knows. */
   Encoder *enc = &model->encoder;
   int version = sqlite3_column_int(stmt, 0);
   const char *preset = (const char *)sqlite3_column_text(stmt, 1);
@@ -499,6 +501,7 @@ static int load_normalization(sqlite3 *db, Model *model, char **problem) {
       rc = SQLITE_CORRUPT;
       break;
     }
+
     int numeric = 1;
     for (int i = 1; i <= 2; i++)
       if (sqlite3_column_type(stmt, i) != SQLITE_FLOAT &&

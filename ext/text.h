@@ -102,8 +102,8 @@ int interner_find(const Interner *table, const char *s, size_t length);
 ** equal counts by the order in which the training rows first used them.
 ** count[i] is the number of training occurrences of string i; strings
 ** with count 0 are left out. first_use[i] is the rank of its first use.
-** With reserve_pad_oov, ids 0 and 1 are the padding and OOV entries and at
-** most max_size - 2 strings are kept; otherwise at most max_size (0 means
+** With reserve_pad_oov, ids 0 and 1 are the padding and OOV entries, and at
+** most max_size - 2 strings are kept. Otherwise at most max_size (0 means
 ** no limit). map[i] receives the final id of string i, or -1 when it was
 ** left out. Returns 0, or -1 when out of memory.
 */

@@ -379,10 +379,8 @@ void claim_train_function(sqlite3_context *context, int argc,
 
   if (sqlite3_value_type(argv[0]) != SQLITE_TEXT ||
       sqlite3_value_bytes(argv[0]) == 0) {
-    char *shown = describe_value(argv[0]);
-    error = sqlite3_mprintf("claim_train(): argument 1 (source) must be the "
-                            "name of a table or view; got %s", shown);
-    sqlite3_free(shown);
+    error = argument_error("claim_train", 1, "source",
+                           "the name of a table or view", argv[0]);
     rc = SQLITE_ERROR;
     goto done;
   }
@@ -390,10 +388,8 @@ void claim_train_function(sqlite3_context *context, int argc,
   const char *json = 0;
   if (argc > 1 && sqlite3_value_type(argv[1]) != SQLITE_NULL) {
     if (sqlite3_value_type(argv[1]) != SQLITE_TEXT) {
-      char *shown = describe_value(argv[1]);
-      error = sqlite3_mprintf("claim_train(): argument 2 (options) must be a "
-                              "JSON object as TEXT; got %s", shown);
-      sqlite3_free(shown);
+      error = argument_error("claim_train", 2, "options",
+                             "a JSON object as TEXT", argv[1]);
       rc = SQLITE_ERROR;
       goto done;
     }

@@ -117,6 +117,16 @@ int parse_label(sqlite3_value *value) {
   return -2;
 }
 
+char *argument_error(const char *function, int position, const char *name,
+                     const char *expected, sqlite3_value *value) {
+  char *shown = describe_value(value);
+  char *message = sqlite3_mprintf("%s(): argument %d (%s) must be %s; got %s",
+                                  function, position, name, expected,
+                                  shown ? shown : "?");
+  sqlite3_free(shown);
+  return message;
+}
+
 char *describe_value(sqlite3_value *value) {
   switch (sqlite3_value_type(value)) {
     case SQLITE_NULL:

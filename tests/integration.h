@@ -125,10 +125,10 @@ static inline char *query_text(sqlite3 *db, const char *sql) {
 }
 
 /*
-** Creates table `name` with the dataset's column names and n rows: odd i
+** Creates table `name` with the dataset's column names and n rows. Odd i
 ** are claims framed as reported ("a friend read in the news that ..."),
-** even i are opinions framed as held ("i think that ..."), both about the
-** same facts, with claim rows getting about 100 times the views. Every
+** and even i are opinions framed as held ("i think that ..."), both about
+** the same facts. Claim rows get about 100 times the views. Every
 ** tenth row takes the other class's counts, so the counts alone do not
 ** separate the classes.
 */

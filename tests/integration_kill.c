@@ -8,10 +8,10 @@
 ** For each journal mode the parent creates a database file with a
 ** training table and model "m", then KILLS times forks a child that
 ** retrains "m" in a loop with seeds from SEEDS, and kills it with SIGKILL.
-** Half of the kills come after a random delay of up to 100 ms; the other
+** Half of the kills come after a random delay of up to 100 ms. The other
 ** half come 0 to 3 ms after the child signals, through a pipe, that it
-** has started to replace the stored rows, so that they land inside the
-** write transaction. The delays come from a fixed seed.
+** has started to replace the stored rows, so they land inside the write
+** transaction. The delays come from a fixed seed.
 **
 ** After each kill the parent reopens the file and checks:
 ** PRAGMA integrity_check returns ok; claim_models has one row for "m";

@@ -2,8 +2,8 @@
 ** A locked database is reported as locked, never as a missing or damaged
 ** model: one connection holds an exclusive lock while a second one, with
 ** no busy timeout, calls every function that reads a model. Each call must
-** fail with SQLITE_BUSY and a message that says the read failed, and must
-** work again once the lock is released.
+** fail with SQLITE_BUSY and a message that reports a failed read. Each
+** must work again once the lock is released.
 */
 #include <stdlib.h>
 #include <unistd.h>

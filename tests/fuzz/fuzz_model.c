@@ -7,7 +7,7 @@
 **   make fuzz                  (builds and runs it; see the Makefile)
 **
 ** The extension's sources are compiled into this program with
-** SQLITE_CORE, so that libFuzzer sees their coverage, and registered with
+** SQLITE_CORE, so that libFuzzer measures their coverage, and registered with
 ** sqlite3_claim_init() on an in-memory database. LLVMFuzzerInitialize()
 ** trains two small models there: "m" (bag of words, log1p counts) and "s"
 ** (the notebook preset: token sequence, raw counts).

@@ -38,6 +38,10 @@
     }                                                                    \
   } while (0)
 
+static int is_ascii_upper(unsigned char c) {
+  return c >= 'A' && c <= 'Z';
+}
+
 static int is_ascii_space(unsigned char c) {
   return c == ' ' || (c >= '\t' && c <= '\r');
 }
@@ -61,7 +65,7 @@ static void check_tokens(const TokenList *list, const unsigned char *text,
       unsigned char c = token[k];
       REQUIRE(!is_ascii_space(c));
       REQUIRE(!is_ascii_punctuation(c));
-      REQUIRE(!(c >= 'A' && c <= 'Z'));
+      REQUIRE(!is_ascii_upper(c));
       /* Advance the input past the bytes the tokenizer drops. */
       while (expected < n && (is_ascii_space(text[expected]) ||
                               is_ascii_punctuation(text[expected])))
