@@ -18,11 +18,11 @@ STD = -std=c11 -D_POSIX_C_SOURCE=200809L -fopenmp-simd -fno-math-errno
 # the layers are too small for threads, and the threaded build starts
 # worker threads at load time that spin on a core.
 OPENBLAS_SERIAL = /usr/lib/$(shell $(CC) -dumpmachine)/openblas-serial
-ifneq ($(wildcard $(OPENBLAS_SERIAL)/libopenblas.so.0),)
-  LIBS = $(OPENBLAS_SERIAL)/libopenblas.so.0 -Wl,-rpath,$(OPENBLAS_SERIAL) -lm
-else
-  LIBS = -lopenblas -lm
-endif
+# Expanded when a recipe runs, after `deps` may have installed the package.
+LIBS = $(if $(wildcard $(OPENBLAS_SERIAL)/libopenblas.so.0),\
+  $(OPENBLAS_SERIAL)/libopenblas.so.0 -Wl$(comma)-rpath$(comma)$(OPENBLAS_SERIAL),\
+  -lopenblas) -lm
+comma := ,
 
 ifeq ($(SANITIZE),1)
   BUILD := build/sanitize

@@ -30,11 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #include "claim.h"
 #include "workbench.h"
 SQLITE_EXTENSION_INIT1
+
+/* OpenBLAS's own function, declared here because the cblas.h found first
+** may be the reference one from libblas-dev, which lacks it. */
+void openblas_set_num_threads(int num_threads);
 
 static void context_release(void *pointer) {
   ClaimContext *ctx = pointer;
