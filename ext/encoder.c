@@ -77,45 +77,8 @@ void encoder_tabular(const Encoder *enc, const double *count,
   }
 }
 
-/*
-** Sorts ids in place with Shell sort (Ciura's gaps). Unlike the C
-** library's qsort, which may allocate, it allocates nothing, and a
-** transcript of a few dozen tokens takes a few insertion passes.
-*/
-static void sort_ids(int32_t *ids, int n) {
-  if (n <= 48) {
-    /* A transcript's few dozen ids: one insertion pass is fastest. */
-    for (int i = 1; i < n; i++) {
-      int32_t x = ids[i];
-      int j = i;
-      for (; j > 0 && ids[j - 1] > x; j--) ids[j] = ids[j - 1];
-      ids[j] = x;
-    }
-    return;
-  }
-  static const int ciura[] = {1, 4, 10, 23, 57, 132, 301, 701};
-  int gaps[64];
-  int n_gaps = 0;
-  for (int k = 0; k < 8 && ciura[k] < n; k++) gaps[n_gaps++] = ciura[k];
-  /* Past 701, each gap is 2.25 times the previous one. */
-  while (n_gaps >= 8 && n_gaps < 64) {
-    long next = (long)gaps[n_gaps - 1] * 9 / 4;
-    if (next >= n) break;
-    gaps[n_gaps++] = (int)next;
-  }
-  for (int g = n_gaps - 1; g >= 0; g--) {
-    int gap = gaps[g];
-    for (int i = gap; i < n; i++) {
-      int32_t x = ids[i];
-      int j = i;
-      for (; j >= gap && ids[j - gap] > x; j -= gap) ids[j] = ids[j - gap];
-      ids[j] = x;
-    }
-  }
-}
-
-int encoder_text(const Encoder *enc, int32_t *ids, int n_ids,
-                 int32_t *column, float *value) {
+int encoder_text(const Encoder *enc, const int32_t *ids, int n_ids,
+                 int32_t *column, float *value, unsigned char *seen) {
   if (enc->text_mode == TEXT_SEQUENCE) {
     int n = n_ids < enc->sequence_length ? n_ids : enc->sequence_length;
     int written = 0;
@@ -128,13 +91,16 @@ int encoder_text(const Encoder *enc, int32_t *ids, int n_ids,
     return written;
   }
 
-  sort_ids(ids, n_ids);
+  /* Marking each id is one predictable branch per token, where sorting a
+  ** few dozen ids mispredicts a branch on most comparisons. */
   int distinct = 0;
   for (int i = 0; i < n_ids; i++) {
-    if (ids[i] == CLAIM_PAD) continue;
-    if (distinct > 0 && column[distinct - 1] == ids[i]) continue;
-    column[distinct++] = ids[i];
+    int32_t id = ids[i];
+    if (id == CLAIM_PAD || seen[id]) continue;
+    seen[id] = 1;
+    column[distinct++] = id;
   }
+  for (int i = 0; i < distinct; i++) seen[column[i]] = 0;
   float weight = distinct ? (float)(1.0 / sqrt((double)distinct)) : 0.0f;
   for (int i = 0; i < distinct; i++) value[i] = weight;
   return distinct;

@@ -69,11 +69,13 @@ void encoder_tabular(const Encoder *enc, const double *count,
 /*
 ** Writes the sparse text features of one row from its token ids (each
 ** >= 1, with 1 for OOV) into column/value and returns how many it wrote:
-** at most sequence_length, or at most n_ids. For TEXT_BAG, ids is sorted
-** in place.
+** at most sequence_length, or at most n_ids. For TEXT_BAG the columns are
+** the distinct ids in the order of their first occurrence, and seen is
+** scratch of encoder_text_width() bytes, all 0 before and after the call;
+** TEXT_SEQUENCE does not read it.
 */
-int encoder_text(const Encoder *enc, int32_t *ids, int n_ids,
-                 int32_t *column, float *value);
+int encoder_text(const Encoder *enc, const int32_t *ids, int n_ids,
+                 int32_t *column, float *value, unsigned char *seen);
 
 /* Maps tokens to text ids (OOV for unknown ones); out has list->n entries. */
 void encoder_token_ids(const Encoder *enc, const TokenList *list,

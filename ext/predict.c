@@ -222,7 +222,7 @@ int model_logit_parsed(ClaimContext *ctx, Model *model,
   encoder_token_ids(enc, &ctx->tokens, ctx->ids);
   if (workspace_reserve_text(ws, (size_t)ctx->tokens.n)) return SQLITE_NOMEM;
   int nnz = encoder_text(enc, ctx->ids, ctx->tokens.n, ws->batch_column,
-                         ws->batch_value);
+                         ws->batch_value, model->text_seen);
   ws->batch_offset[0] = 0;
   ws->batch_offset[1] = nnz;
   network_forward(&model->network, ws, 1);

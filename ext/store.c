@@ -94,6 +94,7 @@ void model_free(Model *model) {
   encoder_free(&model->encoder);
   network_free(&model->network);
   workspace_free(&model->workspace);
+  sqlite3_free(model->text_seen);
   for (int i = 0; i < N_COLUMNS; i++) sqlite3_free(model->column[i]);
   sqlite3_free(model);
 }
@@ -746,6 +747,12 @@ static int load_model_once(sqlite3 *db, const char *function,
   if (rc == SQLITE_OK) rc = load_weights(db, model, &problem);
   if (rc == SQLITE_OK && workspace_init(&model->workspace, &model->network, 1))
     rc = SQLITE_NOMEM;
+  if (rc == SQLITE_OK) {
+    size_t width = (size_t)encoder_text_width(enc) + 1;
+    model->text_seen = sqlite3_malloc64(width);
+    if (model->text_seen) memset(model->text_seen, 0, width);
+    else rc = SQLITE_NOMEM;
+  }
 
   if (rc != SQLITE_OK && rc != SQLITE_NOMEM &&
       store_is_read_failure(sqlite3_errcode(db))) {

@@ -218,9 +218,11 @@ static int encode_rows(TrainJob *job, int validation, Dataset *data) {
   data->text_column = alloc_large((nnz ? nnz : 1) * sizeof(int32_t));
   data->text_value = alloc_large((nnz ? nnz : 1) * sizeof(float));
   int32_t *ids = malloc((nnz ? nnz : 1) * sizeof(int32_t));
+  unsigned char *seen = calloc((size_t)encoder_text_width(enc) + 1, 1);
   if (!data->tabular || !data->label || !data->text_offset ||
-      !data->text_column || !data->text_value || !ids) {
+      !data->text_column || !data->text_value || !ids || !seen) {
     free(ids);
+    free(seen);
     return SQLITE_NOMEM;
   }
 
@@ -246,12 +248,13 @@ static int encode_rows(TrainJob *job, int validation, Dataset *data) {
     }
     int64_t at = data->text_offset[i];
     int written = encoder_text(enc, ids, n_ids, data->text_column + at,
-                               data->text_value + at);
+                               data->text_value + at, seen);
     data->text_offset[i + 1] = at + written;
     data->label[i] = (float)rows->label[r];
     i++;
   }
   free(ids);
+  free(seen);
   return SQLITE_OK;
 }
 

@@ -232,8 +232,9 @@ static int dense_text(const Encoder *enc, const int32_t *ids, int n_ids,
                       float *row, int width) {
   int32_t copy[64], column[64];
   float value[64];
+  unsigned char seen[64] = {0};
   memcpy(copy, ids, (size_t)n_ids * sizeof(int32_t));
-  int n = encoder_text(enc, copy, n_ids, column, value);
+  int n = encoder_text(enc, copy, n_ids, column, value, seen);
   for (int i = 0; i < width; i++) row[i] = 0.0f;
   for (int k = 0; k < n; k++)
     if (column[k] >= 0 && column[k] < width) row[column[k]] += value[k];
@@ -265,13 +266,12 @@ static void test_sequence_padding_and_truncation(void) {
   int32_t ids[7], column[7];
   float value[7];
   memcpy(ids, long_ids, sizeof(long_ids));
-  CHECK_INT(encoder_text(&enc, ids, 7, column, value), 4);
+  CHECK_INT(encoder_text(&enc, ids, 7, column, value, NULL), 4);
   for (int p = 0; p < 4; p++) CHECK_INT(column[p], p);
-  /* Sequence mode leaves ids in their order. */
   CHECK(memcmp(ids, long_ids, sizeof(long_ids)) == 0);
 
   /* No tokens: no entries. */
-  CHECK_INT(encoder_text(&enc, ids, 0, column, value), 0);
+  CHECK_INT(encoder_text(&enc, ids, 0, column, value, NULL), 0);
   encoder_free(&enc);
 }
 
@@ -280,62 +280,72 @@ static void test_bag_of_words_weights(void) {
   REQUIRE(encoder_setup(&enc, TEXT_BAG, 0) == 0);
   int32_t column[16];
   float value[16];
+  unsigned char seen[8] = {0};
+  static const unsigned char all_clear[8] = {0};
 
-  /* Distinct ids, ascending, each weighted 1/sqrt(3). */
+  /* Distinct ids in order of first use, each weighted 1/sqrt(3). */
   int32_t ids[] = {4, 2, 4, CLAIM_OOV, 2};
-  CHECK_INT(encoder_text(&enc, ids, 5, column, value), 3);
-  CHECK_INT(column[0], 1);
+  CHECK_INT(encoder_text(&enc, ids, 5, column, value, seen), 3);
+  CHECK_INT(column[0], 4);
   CHECK_INT(column[1], 2);
-  CHECK_INT(column[2], 4);
+  CHECK_INT(column[2], CLAIM_OOV);
   for (int i = 0; i < 3; i++) CHECK_DOUBLE(value[i], 0.57735026918962576f);
-  /* ids is sorted in place. */
-  static const int32_t sorted[] = {1, 2, 2, 4, 4};
-  CHECK(memcmp(ids, sorted, sizeof(sorted)) == 0);
+  /* ids is unchanged and the scratch is left clear. */
+  static const int32_t original[] = {4, 2, 4, CLAIM_OOV, 2};
+  CHECK(memcmp(ids, original, sizeof(original)) == 0);
+  CHECK(memcmp(seen, all_clear, sizeof(seen)) == 0);
+
+  /* Padding is never a column. */
+  int32_t padded[] = {CLAIM_PAD, 5, CLAIM_PAD};
+  CHECK_INT(encoder_text(&enc, padded, 3, column, value, seen), 1);
+  CHECK_INT(column[0], 5);
 
   int32_t repeated[] = {3, 3, 3};
-  CHECK_INT(encoder_text(&enc, repeated, 3, column, value), 1);
+  CHECK_INT(encoder_text(&enc, repeated, 3, column, value, seen), 1);
   CHECK_INT(column[0], 3);
   CHECK_DOUBLE(value[0], 1.0f);
 
   int32_t two[] = {CLAIM_OOV, 3};
-  CHECK_INT(encoder_text(&enc, two, 2, column, value), 2);
+  CHECK_INT(encoder_text(&enc, two, 2, column, value, seen), 2);
   CHECK_DOUBLE(value[0], 0.70710678118654752f);
   CHECK_DOUBLE(value[1], 0.70710678118654752f);
 
-  CHECK_INT(encoder_text(&enc, ids, 0, column, value), 0);
+  CHECK_INT(encoder_text(&enc, ids, 0, column, value, seen), 0);
+  CHECK(memcmp(seen, all_clear, sizeof(seen)) == 0);
   encoder_free(&enc);
 }
 
 static void test_bag_of_words_long_rows(void) {
-  /* Rows of every length up to 1000, beyond the sort's fixed gaps, against
-  ** a bitmap of the ids. */
+  /* Rows of every length up to 1000, against the distinct ids in order of
+  ** first use, worked out with a separate bitmap. */
   enum { MAX_IDS = 1000, MAX_ID = 300 };
   Encoder enc;
   REQUIRE(encoder_setup(&enc, TEXT_BAG, 0) == 0);
   int32_t *ids = malloc(MAX_IDS * sizeof(int32_t));
   int32_t *column = malloc(MAX_IDS * sizeof(int32_t));
+  int32_t *expected = malloc(MAX_IDS * sizeof(int32_t));
   float *value = malloc(MAX_IDS * sizeof(float));
-  if (!CHECK(ids && column && value)) goto done;
+  unsigned char *seen = calloc(MAX_ID, 1);
+  if (!CHECK(ids && column && expected && value && seen)) goto done;
 
   Rng rng;
   rng_seed(&rng, 5);
   int wrong_rows = 0;
   for (int n = 0; n <= MAX_IDS; n += n < 40 ? 1 : 37) {
     unsigned char present[MAX_ID] = {0};
+    int distinct = 0;
     for (int i = 0; i < n; i++) {
       ids[i] = 1 + (int32_t)rng_below(&rng, MAX_ID - 1);
+      if (!present[ids[i]]) expected[distinct++] = ids[i];
       present[ids[i]] = 1;
     }
-    int distinct = 0;
-    for (int id = 0; id < MAX_ID; id++) distinct += present[id];
     float weight = distinct ? (float)(1.0 / sqrt((double)distinct)) : 0.0f;
 
-    int written = encoder_text(&enc, ids, n, column, value);
+    int written = encoder_text(&enc, ids, n, column, value, seen);
     int ok = written == distinct;
     for (int k = 0; ok && k < written; k++)
-      ok = present[column[k]] && (k == 0 || column[k - 1] < column[k]) &&
-           value[k] == weight;
-    for (int i = 1; ok && i < n; i++) ok = ids[i - 1] <= ids[i];
+      ok = column[k] == expected[k] && value[k] == weight;
+    for (int id = 0; ok && id < MAX_ID; id++) ok = seen[id] == 0;
     if (!ok) wrong_rows++;
   }
   CHECK_INT(wrong_rows, 0);
@@ -343,7 +353,9 @@ static void test_bag_of_words_long_rows(void) {
 done:
   free(ids);
   free(column);
+  free(expected);
   free(value);
+  free(seen);
   encoder_free(&enc);
 }
 
