@@ -24,22 +24,23 @@ typedef double Vector4 __attribute__((vector_size(32)));
 #define STORE4(p, v) memcpy((p), &(v), sizeof(Vector4))
 
 /*
-** o[j] += sum_i VALUE(i) kernel[ROW(i)][j], for one row, where VALUE reads
+** o[j] = from[j] + sum_i VALUE(i) kernel[ROW(i)][j], for one row, where
+** from is o itself to accumulate, or the bias to start a layer. VALUE reads
 ** the input as doubles or floats and ROW is i for a dense input or the
 ** column of a sparse one. Blocks of 16 outputs stay in registers across the
 ** inputs. Each output still adds its terms in input order, so the result
 ** is the same as the plain loop's. A macro, so that each layer gets a copy
 ** compiled for its own vector width.
 */
-#define ADD_ROW_PRODUCT(o, n_in, kernel, n_out, VALUE, ROW)                   \
+#define ADD_ROW_PRODUCT(o, from, n_in, kernel, n_out, VALUE, ROW)             \
   do {                                                                        \
     int j0 = 0;                                                               \
     for (; j0 + 16 <= (n_out); j0 += 16) {                                    \
       Vector4 acc0, acc1, acc2, acc3, w0, w1, w2, w3;                         \
-      LOAD4(acc0, (o) + j0);                                                  \
-      LOAD4(acc1, (o) + j0 + 4);                                              \
-      LOAD4(acc2, (o) + j0 + 8);                                              \
-      LOAD4(acc3, (o) + j0 + 12);                                             \
+      LOAD4(acc0, (from) + j0);                                               \
+      LOAD4(acc1, (from) + j0 + 4);                                           \
+      LOAD4(acc2, (from) + j0 + 8);                                           \
+      LOAD4(acc3, (from) + j0 + 12);                                          \
       for (int i = 0; i < (n_in); i++) {                                      \
         double v = (VALUE);                                                   \
         Vector4 xi = {v, v, v, v};                                            \
@@ -58,6 +59,7 @@ typedef double Vector4 __attribute__((vector_size(32)));
       STORE4((o) + j0 + 8, acc2);                                             \
       STORE4((o) + j0 + 12, acc3);                                            \
     }                                                                         \
+    for (int j = j0; j < (n_out); j++) (o)[j] = (from)[j];                    \
     if (j0 < (n_out))                                                         \
       for (int i = 0; i < (n_in); i++) {                                      \
         double v = (VALUE);                                                   \
@@ -69,9 +71,9 @@ typedef double Vector4 __attribute__((vector_size(32)));
 CLAIM_VECTORIZE
 void dense_forward(double *out, const double *in, const double *kernel,
                    const double *bias, int batch, int n_in, int n_out) {
-  for (int b = 0; b < batch; b++) memcpy(out + (size_t)b * n_out, bias,
-                                         (size_t)n_out * sizeof(double));
   if ((long)batch * n_in * n_out >= BLAS_MIN_WORK) {
+    for (int b = 0; b < batch; b++)
+      memcpy(out + (size_t)b * n_out, bias, (size_t)n_out * sizeof(double));
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, n_out, n_in,
                 1.0, in, n_in, kernel, n_out, 1.0, out, n_out);
     return;
@@ -80,7 +82,7 @@ void dense_forward(double *out, const double *in, const double *kernel,
   {
     double *o = out + (size_t)b * n_out;
     const double *x = in + (size_t)b * n_in;
-    ADD_ROW_PRODUCT(o, n_in, kernel, n_out, x[i], i);
+    ADD_ROW_PRODUCT(o, bias, n_in, kernel, n_out, x[i], i);
   }
 }
 
@@ -104,7 +106,7 @@ void dense_backward(double *d_in, double *d_kernel, double *d_bias,
     ** registers while the batch streams past. */
     for (int r = 0; r < n_in; r++) {
       double *dw = d_kernel + (size_t)r * n_out;
-      ADD_ROW_PRODUCT(dw, batch, d_out, n_out, in[(size_t)i * n_in + r], i);
+      ADD_ROW_PRODUCT(dw, dw, batch, d_out, n_out, in[(size_t)i * n_in + r], i);
     }
   }
 
@@ -126,7 +128,7 @@ void dense_backward(double *d_in, double *d_kernel, double *d_bias,
       const double *g = d_out + (size_t)b * n_out;
       double *dx = d_in + (size_t)b * n_in;
       memset(dx, 0, (size_t)n_in * sizeof(double));
-      ADD_ROW_PRODUCT(dx, n_out, transposed, n_in, g[i], i);
+      ADD_ROW_PRODUCT(dx, dx, n_out, transposed, n_in, g[i], i);
     }
     return;
   }
@@ -155,9 +157,8 @@ void dense_forward_f(double *out, const float *in, const double *kernel,
                      const double *bias, int batch, int n_in, int n_out) {
   for (int b = 0; b < batch; b++) {
     double *o = out + (size_t)b * n_out;
-    memcpy(o, bias, (size_t)n_out * sizeof(double));
     const float *x = in + (size_t)b * n_in;
-    ADD_ROW_PRODUCT(o, n_in, kernel, n_out, x[i], i);
+    ADD_ROW_PRODUCT(o, bias, n_in, kernel, n_out, x[i], i);
   }
 }
 
@@ -184,11 +185,10 @@ void sparse_dense_forward(double *out, const SparseBatch *in,
   for (int r = 0; r < in->n_rows; r++) {
     double *o = out + (size_t)r * n_out;
     int64_t from = in->offset[r];
-    memcpy(o, bias, (size_t)n_out * sizeof(double));
     const float *value = in->value + from;
     const int32_t *column = in->column + from;
     int n = (int)(in->offset[r + 1] - from);
-    ADD_ROW_PRODUCT(o, n, kernel, n_out, value[i], column[i]);
+    ADD_ROW_PRODUCT(o, bias, n, kernel, n_out, value[i], column[i]);
   }
 }
 
