@@ -24,8 +24,8 @@ const char *trim_ascii(const char *text, int *n) {
 }
 
 int parse_decimal(const char *text, int n, double *out) {
-  /* Plain digits, as counts imported from a CSV file are, take a shorter
-  ** path; 15 digits always fit a double exactly. */
+  /* Counts imported from a CSV file are plain digits, so they take a
+  ** shorter path. Up to 15 digits, the value is exact as a double. */
   if (n > 0 && n <= 15) {
     uint64_t whole = 0;
     int k = 0;
