@@ -18,7 +18,8 @@
 **   4. vocabulary_find() returns the id that vocabulary_rank() gave each
 **      kept string and -1 for the others, and kept counts do not increase.
 **   5. encoder_token_ids() gives ids from 1 (OOV) to size - 1, and
-**      encoder_text() writes columns inside the text width.
+**      encoder_text() writes columns inside the text width, distinct ones
+**      for bag of words, and leaves its scratch bytes at zero.
 */
 #include <math.h>
 #include <stdint.h>
@@ -141,13 +142,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     REQUIRE(ids != 0);
     REQUIRE(column != 0);
     REQUIRE(value != 0);
+    int width = encoder_text_width(&enc);
+    unsigned char *seen = calloc((size_t)width + 1, 1);
+    REQUIRE(seen != 0);
     encoder_token_ids(&enc, &list, ids);
     for (int i = 0; i < list.n; i++) {
       REQUIRE(ids[i] >= CLAIM_OOV);
       REQUIRE(ids[i] < enc.text.size);
     }
-    int written = encoder_text(&enc, ids, list.n, column, value);
-    int width = encoder_text_width(&enc);
+    int written = encoder_text(&enc, ids, list.n, column, value, seen);
     REQUIRE(written >= 0);
     REQUIRE(written <= list.n);
     for (int i = 0; i < written; i++) {
@@ -155,7 +158,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       REQUIRE(column[i] < width);
       REQUIRE(isfinite(value[i]));
       REQUIRE(value[i] > 0);
+      if (!sequence) {
+        REQUIRE(seen[column[i]] == 0);
+        seen[column[i]] = 1;
+      }
     }
+    for (int i = 0; i < written && !sequence; i++) seen[column[i]] = 0;
+    for (int i = 0; i <= width; i++) REQUIRE(seen[i] == 0);
+    free(seen);
     free(ids);
     free(column);
     free(value);
