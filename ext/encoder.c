@@ -77,6 +77,50 @@ void encoder_tabular(const Encoder *enc, const double *count,
   }
 }
 
+/*
+** Sorts ids in place with Shell sort (Ciura's gaps). Unlike the C
+** library's qsort, which may allocate, it allocates nothing.
+*/
+static void sort_ids(int32_t *ids, int n) {
+  static const int ciura[] = {1, 4, 10, 23, 57, 132, 301, 701};
+  int gaps[64];
+  int n_gaps = 0;
+  for (int k = 0; k < 8 && ciura[k] < n; k++) gaps[n_gaps++] = ciura[k];
+  /* Past 701, each gap is 2.25 times the previous one. */
+  while (n_gaps >= 8 && n_gaps < 64) {
+    long next = (long)gaps[n_gaps - 1] * 9 / 4;
+    if (next >= n) break;
+    gaps[n_gaps++] = (int)next;
+  }
+  for (int g = n_gaps - 1; g >= 0; g--) {
+    int gap = gaps[g];
+    for (int i = gap; i < n; i++) {
+      int32_t x = ids[i];
+      int j = i;
+      for (; j >= gap && ids[j - gap] > x; j -= gap) ids[j] = ids[j - gap];
+      ids[j] = x;
+    }
+  }
+}
+
+/*
+** Sorts n distinct ids, n at most RANK_SORT_MAX, by placing each at its
+** rank, the count of smaller ids. The compiler vectorizes the counting,
+** which never branches on the data, where an insertion sort mispredicts a
+** branch for most ids.
+*/
+enum { RANK_SORT_MAX = 64 };
+
+static void rank_sort(int32_t *ids, int n) {
+  int32_t copy[RANK_SORT_MAX];
+  memcpy(copy, ids, (size_t)n * sizeof(int32_t));
+  for (int i = 0; i < n; i++) {
+    int rank = 0;
+    for (int j = 0; j < n; j++) rank += copy[j] < copy[i];
+    ids[rank] = copy[i];
+  }
+}
+
 int encoder_text(const Encoder *enc, const int32_t *ids, int n_ids,
                  int32_t *column, float *value, unsigned char *seen) {
   if (enc->text_mode == TEXT_SEQUENCE) {
@@ -91,8 +135,10 @@ int encoder_text(const Encoder *enc, const int32_t *ids, int n_ids,
     return written;
   }
 
-  /* A byte per id marks the ids already written. This is faster than
-  ** sorting the ids, whose comparisons branch unpredictably. */
+  /* A byte per id marks the ids already written, which removes repeats
+  ** without sorting all the tokens. The distinct ids are then sorted, so
+  ** that the first layer adds its rows in the same order, and rounds the
+  ** same way, whatever the order of the words. */
   int distinct = 0;
   for (int i = 0; i < n_ids; i++) {
     int32_t id = ids[i];
@@ -101,6 +147,10 @@ int encoder_text(const Encoder *enc, const int32_t *ids, int n_ids,
     column[distinct++] = id;
   }
   for (int i = 0; i < distinct; i++) seen[column[i]] = 0;
+  if (distinct <= RANK_SORT_MAX)
+    rank_sort(column, distinct);
+  else
+    sort_ids(column, distinct);
   float weight = distinct ? (float)(1.0 / sqrt((double)distinct)) : 0.0f;
   for (int i = 0; i < distinct; i++) value[i] = weight;
   return distinct;

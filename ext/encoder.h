@@ -70,9 +70,9 @@ void encoder_tabular(const Encoder *enc, const double *count,
 ** Writes the sparse text features of one row from its token ids (each
 ** >= 1, with 1 for OOV) into column/value and returns how many it wrote:
 ** at most sequence_length, or at most n_ids. For TEXT_BAG the columns are
-** the distinct ids in the order of their first occurrence, and seen is
-** scratch of encoder_text_width() bytes, all 0 before and after the call;
-** TEXT_SEQUENCE does not read it.
+** the distinct ids in ascending order, each id must be below
+** encoder_text_width(), and seen is scratch of that many bytes, all zero
+** before and after the call. TEXT_SEQUENCE does not read seen.
 */
 int encoder_text(const Encoder *enc, const int32_t *ids, int n_ids,
                  int32_t *column, float *value, unsigned char *seen);

@@ -18,8 +18,9 @@
 **   4. vocabulary_find() returns the id that vocabulary_rank() gave each
 **      kept string and -1 for the others, and kept counts do not increase.
 **   5. encoder_token_ids() gives ids from 1 (OOV) to size - 1, and
-**      encoder_text() writes columns inside the text width, distinct ones
-**      for bag of words, and leaves its scratch bytes at zero.
+**      encoder_text() writes columns inside the text width; for bag of
+**      words, every non-padding id once and in ascending order, leaving its
+**      scratch bytes at zero.
 */
 #include <math.h>
 #include <stdint.h>
@@ -159,10 +160,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       REQUIRE(isfinite(value[i]));
       REQUIRE(value[i] > 0);
       if (!sequence) {
-        REQUIRE(seen[column[i]] == 0);
+        REQUIRE(i == 0 || column[i - 1] < column[i]);
         seen[column[i]] = 1;
       }
     }
+    for (int i = 0; i < list.n && !sequence; i++)
+      REQUIRE(ids[i] == CLAIM_PAD || seen[ids[i]] == 1);
     for (int i = 0; i < written && !sequence; i++) seen[column[i]] = 0;
     for (int i = 0; i <= width; i++) REQUIRE(seen[i] == 0);
     free(seen);
