@@ -24,23 +24,23 @@ typedef double Vector4 __attribute__((vector_size(32)));
 #define STORE4(p, v) memcpy((p), &(v), sizeof(Vector4))
 
 /*
-** o[j] = from[j] + sum_i VALUE(i) kernel[ROW(i)][j], for one row, where
-** from is o itself to accumulate, or the bias to start a layer. VALUE reads
+** o[j] = start[j] + sum_i VALUE(i) kernel[ROW(i)][j], for one row, where
+** start is o itself to accumulate, or the bias to start a layer. VALUE reads
 ** the input as doubles or floats and ROW is i for a dense input or the
 ** column of a sparse one. Blocks of 16 outputs stay in registers across the
 ** inputs. Each output still adds its terms in input order, so the result
 ** is the same as the plain loop's. A macro, so that each layer gets a copy
 ** compiled for its own vector width.
 */
-#define ADD_ROW_PRODUCT(o, from, n_in, kernel, n_out, VALUE, ROW)             \
+#define ADD_ROW_PRODUCT(o, start, n_in, kernel, n_out, VALUE, ROW)            \
   do {                                                                        \
     int j0 = 0;                                                               \
     for (; j0 + 16 <= (n_out); j0 += 16) {                                    \
       Vector4 acc0, acc1, acc2, acc3, w0, w1, w2, w3;                         \
-      LOAD4(acc0, (from) + j0);                                               \
-      LOAD4(acc1, (from) + j0 + 4);                                           \
-      LOAD4(acc2, (from) + j0 + 8);                                           \
-      LOAD4(acc3, (from) + j0 + 12);                                          \
+      LOAD4(acc0, (start) + j0);                                              \
+      LOAD4(acc1, (start) + j0 + 4);                                          \
+      LOAD4(acc2, (start) + j0 + 8);                                          \
+      LOAD4(acc3, (start) + j0 + 12);                                         \
       for (int i = 0; i < (n_in); i++) {                                      \
         double v = (VALUE);                                                   \
         Vector4 xi = {v, v, v, v};                                            \
@@ -59,7 +59,7 @@ typedef double Vector4 __attribute__((vector_size(32)));
       STORE4((o) + j0 + 8, acc2);                                             \
       STORE4((o) + j0 + 12, acc3);                                            \
     }                                                                         \
-    for (int j = j0; j < (n_out); j++) (o)[j] = (from)[j];                    \
+    for (int j = j0; j < (n_out); j++) (o)[j] = (start)[j];                   \
     if (j0 < (n_out))                                                         \
       for (int i = 0; i < (n_in); i++) {                                      \
         double v = (VALUE);                                                   \

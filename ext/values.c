@@ -24,8 +24,9 @@ const char *trim_ascii(const char *text, int *n) {
 }
 
 int parse_decimal(const char *text, int n, double *out) {
-  /* Counts imported from a CSV file are plain digits, so they take a
-  ** shorter path. Up to 15 digits, the value is exact as a double. */
+  /* Counts imported from a CSV file are usually plain digits, which take
+  ** a shorter path. Up to 15 digits the value is exact as a double, so the
+  ** general path below would give the same one. */
   if (n > 0 && n <= 15) {
     uint64_t whole = 0;
     int k = 0;
