@@ -14,15 +14,21 @@ CFLAGS ?= -O3 -g
 WARNINGS = -Wall -Wextra
 # -fno-math-errno lets sqrt() vectorize; nothing here reads errno after math.
 STD = -std=c11 -D_POSIX_C_SOURCE=200809L -fopenmp-simd -fno-math-errno
-# OpenBLAS's serial build when installed (Debian's libopenblas0-serial):
-# the layers are too small for threads, and the threaded build starts
-# worker threads at load time that spin on a core.
-OPENBLAS_SERIAL = /usr/lib/$(shell $(CC) -dumpmachine)/openblas-serial
-# Expanded when a recipe runs, after `deps` may have installed the package.
+# Debian's directory name for the target, such as x86_64-linux-gnu. GCC and
+# Clang print it with -print-multiarch; -dumpmachine is the fallback.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+MULTIARCH := $(or $(MULTIARCH),$(shell $(CC) -dumpmachine))
+# OpenBLAS's serial build when installed (Debian's libopenblas0-serial),
+# because the layers are too small for threads, and the threaded build
+# starts worker threads at load time that spin on a core. Otherwise the
+# default OpenBLAS of libopenblas-dev. LIBS is expanded when a recipe runs,
+# which is after `deps` (an order-only prerequisite of $(BUILD)) may have
+# installed the package.
+OPENBLAS_SERIAL = /usr/lib/$(MULTIARCH)/openblas-serial
+SERIAL_LIBS = $(OPENBLAS_SERIAL)/libopenblas.so.0 \
+              -Wl,-rpath,$(OPENBLAS_SERIAL)
 LIBS = $(if $(wildcard $(OPENBLAS_SERIAL)/libopenblas.so.0),\
-  $(OPENBLAS_SERIAL)/libopenblas.so.0 -Wl$(comma)-rpath$(comma)$(OPENBLAS_SERIAL),\
-  -lopenblas) -lm
-comma := ,
+         $(SERIAL_LIBS),-lopenblas) -lm
 
 ifeq ($(SANITIZE),1)
   BUILD := build/sanitize
@@ -74,7 +80,7 @@ fixtures/videos.csv: $(BUILD)/generate_videos
 
 fixtures: fixtures/videos.csv
 
-$(BUILD):
+$(BUILD): | deps
 	mkdir -p $(BUILD)
 
 test: deps $(BUILD)/claim.so $(BUILD)/sqltest $(UNIT_TESTS) $(INTEGRATION_TESTS) \
@@ -122,7 +128,7 @@ $(BUILD)/fuzz/fuzz_tokenizer: tests/fuzz/fuzz_tokenizer.c ext/text.c ext/encoder
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iext -o $@ $< ext/text.c ext/encoder.c -lm
 
 $(BUILD)/fuzz/fuzz_model: tests/fuzz/fuzz_model.c tests/integration.h \
-                          $(EXT_SOURCES) $(EXT_HEADERS) | fuzz-deps
+                          $(EXT_SOURCES) $(EXT_HEADERS) | fuzz-deps deps
 	mkdir -p $(BUILD)/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DSQLITE_CORE -Iext -Itests -o $@ $< \
 	  $(EXT_SOURCES) -lsqlite3 $(LIBS)
