@@ -44,7 +44,8 @@ void grouped_free(GroupedRows *rows) {
 char *grouped_invalid_message(const char *function, const char *source,
                               const GroupedColumn *column) {
   return sqlite3_mprintf("%s(): \"%s\" column \"%s\" row %lld: %s is not a "
-                         "number", function, source, column->name,
+                         "number; correct the value, or pass a view that "
+                         "leaves it out", function, source, column->name,
                          (long long)column->invalid_row,
                          column->invalid_value);
 }

@@ -79,8 +79,10 @@ int parse_decimal(const char *text, int n, double *out) {
   }
   if (i != n) return VALUE_INVALID;
 
-  /* One division or multiplication by an exact power of ten rounds once,
-  ** so "343296.0" and "0.5" come out exact. */
+  /* With at most 2^53 in the mantissa, one division or multiplication by
+  ** an exact power of ten rounds once, so "343296.0" and "0.5" come out
+  ** exact. A longer mantissa rounds twice, which can be off by one unit in
+  ** the last place (16 or more significant digits only). */
   double x = (double)mantissa;
   if (mantissa == 0) {
     /* Zero with any exponent, "0e400" included, where 0 * 1e400 would be
