@@ -40,7 +40,7 @@ typedef struct Model {
   Network network;
   char *column[N_COLUMNS];     /* source column names used in training */
   Workspace workspace;         /* one row, for claim_predict */
-  unsigned char *text_seen;    /* scratch of encoder_text(), a byte per id */
+  unsigned char *text_seen;    /* encoder_text() scratch, a byte per text id */
 } Model;
 
 void model_free(Model *model);
