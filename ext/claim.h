@@ -149,6 +149,10 @@ int model_logit_parsed(ClaimContext *ctx, Model *model,
 
 int store_create_schema(sqlite3 *db, char **error);
 
+/* Copies n doubles to or from little-endian bytes, as claim_weights holds
+** them, on a host of either byte order. */
+void store_copy_little_endian(void *to, const void *from, size_t n);
+
 /* Details of a training run that go into claim_models. */
 typedef struct TrainRecord {
   const char *source;
