@@ -106,7 +106,7 @@ static int load_settings(sqlite3 *db, Model *model, char **problem) {
     return SQLITE_NOTFOUND;
   }
 
-  /* Each setting must be one this build knows. */
+  /* Each setting must be one this build supports. */
   Encoder *enc = &model->encoder;
   int version = sqlite3_column_int(stmt, 0);
   const char *preset = (const char *)sqlite3_column_text(stmt, 1);
