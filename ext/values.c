@@ -48,7 +48,8 @@ int parse_decimal(const char *text, int n, double *out) {
   /* Keep up to 19 significant digits in an integer; count the rest only
   ** for the exponent. */
   uint64_t mantissa = 0;
-  int significant = 0, exponent = 0, digits = 0;
+  int significant = 0, digits = 0;
+  int64_t exponent = 0;
   for (; i < n && text[i] >= '0' && text[i] <= '9'; i++, digits++) {
     if (significant < 19) {
       if (mantissa || text[i] != '0') significant++;
@@ -69,11 +70,15 @@ int parse_decimal(const char *text, int n, double *out) {
   if (digits == 0) return VALUE_INVALID;
   if (i < n && (text[i] == 'e' || text[i] == 'E')) {
     i++;
-    int exp_negative = 0, exp_digits = 0, value = 0;
+    int exp_negative = 0, exp_digits = 0;
+    int64_t value = 0;
     if (i < n && (text[i] == '+' || text[i] == '-'))
       exp_negative = text[i++] == '-';
+    /* The digits alone can shift the exponent by up to 2^31 (the length
+    ** of a text value), so the written exponent saturates far beyond that,
+    ** and "1000...0e-1000000" still comes out as the number it is. */
     for (; i < n && text[i] >= '0' && text[i] <= '9'; i++, exp_digits++)
-      if (value < 100000) value = value * 10 + (text[i] - '0');
+      if (value < 100000000000LL) value = value * 10 + (text[i] - '0');
     if (exp_digits == 0) return VALUE_INVALID;
     exponent += exp_negative ? -value : value;
   }
