@@ -168,10 +168,22 @@ char *describe_value(sqlite3_value *value) {
       const char *text = (const char *)sqlite3_value_text(value);
       int n = sqlite3_value_bytes(value);
       if (!text) return sqlite3_mprintf("\"\"");
-      if (n <= 60) return sqlite3_mprintf("\"%s\"", text);
-      int cut = 60;
-      while (cut > 0 && (text[cut] & 0xc0) == 0x80) cut--;
-      return sqlite3_mprintf("\"%.*s...\"", cut, text);
+      int cut = n;
+      if (n > 60) {
+        cut = 60;
+        while (cut > 0 && (text[cut] & 0xc0) == 0x80) cut--;
+      }
+      /* A NUL byte is shown as \0, so that the value is not cut there. */
+      sqlite3_str *shown = sqlite3_str_new(0);
+      sqlite3_str_appendchar(shown, 1, '"');
+      for (int k = 0; k < cut; k++) {
+        if (text[k])
+          sqlite3_str_appendchar(shown, 1, text[k]);
+        else
+          sqlite3_str_appendall(shown, "\\0");
+      }
+      sqlite3_str_appendall(shown, cut < n ? "...\"" : "\"");
+      return sqlite3_str_finish(shown);
     }
   }
 }
