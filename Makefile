@@ -135,11 +135,12 @@ $(BUILD)/fuzz/fuzz_model: tests/fuzz/fuzz_model.c tests/integration.h \
 
 DATA ?= fixtures/videos.csv
 demo: deps $(BUILD)/claim.so fixtures/videos.csv
-	DEMO_PLOTS="$${DEMO_PLOTS:-$(CURDIR)/$(BUILD)/demo-plots}" \
+	DEMO_PLOTS="$${DEMO_PLOTS:-$(abspath $(BUILD))/demo-plots}" \
 	  sh sql/demo.sh $(BUILD)/claim "$(DATA)"
 
+# Removes build/ and, when BUILD names another directory, that one too.
 clean:
-	rm -rf build
+	rm -rf build $(BUILD)
 
 # The benchmark: figures and ratios against peers measured in the same run.
 # SCALE_ROWS sets the training-at-scale sizes.

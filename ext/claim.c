@@ -106,6 +106,14 @@ __declspec(dllexport)
 int sqlite3_claim_init(sqlite3 *db, char **error,
                        const sqlite3_api_routines *api) {
   SQLITE_EXTENSION_INIT2(api);
+  /* sqlite3_total_changes64() and sqlite3_changes64() came in 3.37.0;
+  ** the API table of an older SQLite has no such entries. */
+  if (sqlite3_libversion_number() < 3037000) {
+    *error = sqlite3_mprintf("claim needs SQLite 3.37.0 or later, and this "
+                             "is %s; load it into a newer sqlite3",
+                             sqlite3_libversion());
+    return SQLITE_ERROR;
+  }
 
   /* The layers here are small (tens of units), so OpenBLAS threads cost
   ** more to wake than they save, and idle ones spin on a core. This sets

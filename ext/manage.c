@@ -87,7 +87,11 @@ void claim_drop_function(sqlite3_context *context, int argc,
       if (rc == SQLITE_DONE) rc = SQLITE_OK;
     }
     if (rc != SQLITE_OK) {
-      if (rc != SQLITE_NOMEM && rc != SQLITE_INTERRUPT)
+      if ((rc & 0xff) == SQLITE_READONLY)
+        error = sqlite3_mprintf("claim_drop(): cannot delete model \"%s\", "
+                                "because the database that holds it is "
+                                "read-only; open it read-write", name);
+      else if (rc != SQLITE_NOMEM && rc != SQLITE_INTERRUPT)
         error = sqlite3_mprintf("claim_drop(): deleting model \"%s\" "
                                 "failed: %s", name, sqlite3_errmsg(db));
       goto done;

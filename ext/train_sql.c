@@ -415,6 +415,16 @@ void claim_train_function(sqlite3_context *context, int argc,
     goto done;
   }
 
+  /* The model is saved in main, so a read-only main would fail only after
+  ** the whole training. */
+  if (sqlite3_db_readonly(job.db, "main") == 1) {
+    error = sqlite3_mprintf("claim_train(): cannot save model \"%s\", "
+                            "because the database is read-only; open it "
+                            "read-write", o->model);
+    rc = SQLITE_READONLY;
+    goto done;
+  }
+
   /* Read the source, then the validation table if one is named. */
   SourceReader reader = {job.db, job.ctx, "claim_train", o->column,
                          o->skip_invalid, {&job.category[0],

@@ -30,27 +30,42 @@ require_sqlite() {
   fi
 }
 
-# Checks that the extension exists. The path is given without its suffix,
-# as .load takes it: build/claim stands for build/claim.so.
+# require_extension PATH [HOW]: checks that the extension exists. The path
+# is given without its suffix, as .load takes it: build/claim stands for
+# build/claim.so. HOW tells the user how to pass another path.
 require_extension() {
   [ -f "$1" ] || [ -f "$1.so" ] ||
     die "extension \"$1.so\" not found; build it with: make" \
-        "(or make BUILD=DIR, then pass DIR/claim)"
+        "(or make BUILD=DIR, then ${2:-pass DIR/claim})"
 }
 
-# require_csv FILE WHAT COLUMN...: checks that FILE is a readable,
-# non-empty CSV whose header row names every COLUMN. WHAT describes the
-# file in the message.
+# The columns of the dataset that the scripts read.
+DATASET_COLUMNS='# claim_status video_duration_sec video_transcription_text
+verified_status author_ban_status video_view_count video_like_count
+video_share_count video_download_count video_comment_count'
+
+# require_csv FILE WHAT COLUMN...: checks that FILE is a readable CSV with
+# at least one data row, whose header row names every COLUMN. WHAT
+# describes the file in the message.
 require_csv() {
   file=$1
   what=$2
   shift 2
+  case $file in
+    /*) where= ;;
+    *) where=" (relative to $(pwd))" ;;
+  esac
   [ -f "$file" ] && [ -r "$file" ] ||
-    die "$what \"$file\" not found or not readable"
+    die "$what \"$file\" not found or not readable$where"
   [ -s "$file" ] || die "$what \"$file\" is empty"
-  # The header without quotes and carriage returns, with a comma at each
-  # end, so that every column name appears as ,NAME,.
-  header=,$(head -n 1 -- "$file" | tr -d '"\r'),
+  [ -n "$(sed -n '2{p;q;}' -- "$file" | tr -d '\r')" ] ||
+    die "$what \"$file\" has a header row but no data rows"
+  # The header without quotes, carriage returns and a UTF-8 byte order
+  # mark (spreadsheets write one, and sqlite3's .import skips it), with a
+  # comma at each end, so that every column name appears as ,NAME,.
+  bom=$(printf '\357\273\277')
+  header=$(head -n 1 -- "$file" | tr -d '"\r')
+  header=,${header#"$bom"},
   for column in "$@"; do
     case $header in
       *",$column,"*) ;;

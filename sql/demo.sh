@@ -45,7 +45,8 @@ fi
 # Check everything before creating anything.
 require_sqlite
 require_extension "$extension"
-require_csv "$csv" "dataset" "#" claim_status
+# shellcheck disable=SC2086 # one word per column name
+require_csv "$csv" "dataset" $DATASET_COLUMNS
 [ -z "$split" ] || require_csv "$split" "split file" "#" split
 [ -z "${DEMO_DB:-}" ] || require_new_database "$DEMO_DB"
 plots=${DEMO_PLOTS:-$(CDPATH= cd -- "$here/.." && pwd)/build/demo-plots}
@@ -57,9 +58,22 @@ esac
 mkdir -p -- "$plots" ||
   die "creating the plot directory \"$plots\" failed; set DEMO_PLOTS to" \
       "a writable directory"
+[ -w "$plots" ] ||
+  die "the plot directory \"$plots\" is not writable; set DEMO_PLOTS to" \
+      "a writable directory"
+plot_files='duration_histogram.svg counts_scatter.svg history_default.svg
+history_notebook.svg confusion_default.svg confusion_notebook.svg'
+for name in $plot_files; do
+  rm -f -- "$plots/$name"
+done
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/claim-demo.XXXXXX")
-trap 'rm -rf "$workdir"' EXIT
+# On failure the database named by DEMO_DB, which did not exist before, is
+# removed too, so that the same command can run again.
+trap 'status=$?; rm -rf "$workdir"
+      if [ $status -ne 0 ] && [ -n "${DEMO_DB:-}" ]; then
+        rm -f -- "$DEMO_DB"
+      fi' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 database=${DEMO_DB:-$workdir/demo.db}
@@ -195,6 +209,14 @@ SQL
 } | "$sqlite" -bail -batch "$database_argument"; then
   die "sqlite3 stopped at the error above"
 fi
+
+# writefile() returns NULL instead of failing, so check that every plot
+# was written (the old files were removed before the run).
+for name in $plot_files; do
+  [ -s "$plots/$name" ] ||
+    die "writing the plot \"$plots/$name\" failed; set DEMO_PLOTS to a" \
+        "writable directory"
+done
 
 if [ -n "${DEMO_DB:-}" ]; then
   printf '\nThe database is kept in %s\n' "$DEMO_DB"

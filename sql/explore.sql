@@ -4,8 +4,9 @@
 -- statistics and a histogram per class, and two plots as SVG files.
 --
 -- The script expects a table videos with the dataset's columns, imported
--- from a CSV file with a header row, and the extension loaded. From the
--- repository root, after `make`:
+-- from a CSV file with a header row into a new table (importing into an
+-- existing table would add the header row as data), and the extension
+-- loaded. From the repository root, after `make fixtures`:
 --
 --   sqlite3 videos.db '.import --csv fixtures/videos.csv videos'
 --   sqlite3 -cmd '.load build/claim' videos.db < sql/explore.sql
@@ -16,8 +17,9 @@
 --   .import --csv fixtures/videos.csv videos
 --   .read sql/explore.sql
 --
--- fixtures/videos.csv is the generated dataset that `make` writes; the
--- real tiktok_dataset.csv has the same columns.
+-- fixtures/videos.csv is the generated dataset that `make fixtures` (and
+-- `make test` or `make demo`) writes; the real tiktok_dataset.csv has the
+-- same columns.
 --
 -- The plots go to the current directory, or to the directory named by the
 -- shell parameter @plot_dir (writefile() creates it when missing):
@@ -129,13 +131,20 @@ SELECT bin,
 -- draws the five engagement counts against each other on log axes, as
 -- seaborn's pairplot: a histogram per count on the diagonal, a scatter
 -- plot per pair below it, at most 1000 points.
+-- writefile() returns NULL when it cannot write, so the last column shows
+-- whether each file was written.
 .print
 .print Plots written
-SELECT coalesce(@plot_dir, '.') || '/duration_histogram.svg' AS file,
-       writefile(coalesce(@plot_dir, '.') || '/duration_histogram.svg',
-                 claim_plot_histogram('videos', 'video_duration_sec',
-                                      'claim_status', 11)) AS bytes
-UNION ALL
-SELECT coalesce(@plot_dir, '.') || '/counts_scatter.svg',
-       writefile(coalesce(@plot_dir, '.') || '/counts_scatter.svg',
-                 claim_plot_scatter('videos', 'claim_status'));
+SELECT file, bytes,
+       CASE WHEN bytes IS NULL
+            THEN 'not written: check that the directory is writable'
+            ELSE 'ok' END AS status
+FROM (
+  SELECT coalesce(@plot_dir, '.') || '/duration_histogram.svg' AS file,
+         writefile(coalesce(@plot_dir, '.') || '/duration_histogram.svg',
+                   claim_plot_histogram('videos', 'video_duration_sec',
+                                        'claim_status', 11)) AS bytes
+  UNION ALL
+  SELECT coalesce(@plot_dir, '.') || '/counts_scatter.svg',
+         writefile(coalesce(@plot_dir, '.') || '/counts_scatter.svg',
+                   claim_plot_scatter('videos', 'claim_status')));

@@ -32,13 +32,20 @@ extension=${CLAIM_EXTENSION:-$here/../build/claim}
 # Check everything before creating anything, so that a mistake costs no
 # cleanup.
 require_sqlite
-require_extension "$extension"
-require_csv "$dataset" "dataset" "#" claim_status
+require_extension "$extension" "set CLAIM_EXTENSION=DIR/claim"
+# shellcheck disable=SC2086 # one word per column name
+require_csv "$dataset" "dataset" $DATASET_COLUMNS
 require_csv "$split" "split file" "#" split
 
 if [ $# -eq 3 ]; then
   database=$3
   require_new_database "$database"
+  # On failure the database, which did not exist before, is removed, so
+  # that the same command can run again.
+  trap 'status=$?
+        if [ $status -ne 0 ]; then rm -f -- "$database"; fi' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
 else
   workdir=$(mktemp -d "${TMPDIR:-/tmp}/claim-notebook.XXXXXX")
   trap 'rm -rf "$workdir"' EXIT

@@ -37,11 +37,14 @@
 -- join below into one lookup per video. A join on CAST(...) = CAST(...)
 -- of the two text columns would instead compare every pair of rows
 -- (about a minute for this dataset). The constraints reject a duplicate
--- row number and an unknown split name.
+-- row number and an unknown split name; a failed CHECK stops the shell
+-- with the constraint's name, which names the fix.
 DROP TABLE IF EXISTS temp.split_by_row;
 CREATE TEMP TABLE split_by_row(
   row INTEGER PRIMARY KEY,
-  split TEXT NOT NULL CHECK (split IN ('train', 'val', 'test'))
+  split TEXT NOT NULL
+    CONSTRAINT "notebook_split.split must be train, val or test in every row; fix the split file"
+    CHECK (split IN ('train', 'val', 'test'))
 );
 INSERT INTO split_by_row(row, split)
   SELECT CAST("#" AS INTEGER), split FROM notebook_split;
@@ -52,10 +55,10 @@ INSERT INTO split_by_row(row, split)
 DROP TABLE IF EXISTS temp.split_check;
 CREATE TEMP TABLE split_check(
   videos_without_split INTEGER
-    CONSTRAINT "every row of videos must have a row in notebook_split"
+    CONSTRAINT "every row of videos must have a row in notebook_split; is the split file complete, and for this dataset?"
     CHECK (videos_without_split = 0),
   split_without_video INTEGER
-    CONSTRAINT "every row of notebook_split must have a row in videos"
+    CONSTRAINT "every row of notebook_split must have a row in videos; is the dataset complete, and the split file for it?"
     CHECK (split_without_video = 0)
 );
 INSERT INTO split_check

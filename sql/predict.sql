@@ -108,7 +108,9 @@ SELECT name AS model,
 -- Step 4: several videos at once. A VALUES list (or any query) supplies
 -- the rows, and the functions score each row, as in step 1. The Keras
 -- notebook predicts 'opinion' for the first video and 'claim' for the
--- second. The double space in the second transcript is the notebook's.
+-- second. The models here learn from other rows, in another order, so
+-- their predictions for these two made-up videos can differ from the
+-- notebook's. The double space in the second transcript is the notebook's.
 .print
 .print "Two videos at once (the notebook's two examples), with each model"
 WITH video(example, views, likes, shares, downloads, comments,

@@ -7,7 +7,8 @@
 -- extension, in a database with the tables train and test, and with the
 -- shell parameter @validation set to the "validation" option of both
 -- trainings: a table name such as 'val', or a fraction of train such as
--- 0.2. The quotes make 'val' an SQL string:
+-- 0.2 (the default when @validation is not set). The quotes make 'val'
+-- an SQL string:
 --
 --   .parameter set @validation "'val'"
 --   .read sql/train_and_test.sql
@@ -35,11 +36,13 @@
 .print
 .print Training (seconds: wall-clock time to read the rows and train)
 WITH run(summary) AS MATERIALIZED (
-  SELECT claim_train('train', json_object('validation', @validation))
+  SELECT claim_train('train',
+                     json_object('validation', coalesce(@validation, 0.2)))
   UNION ALL
-  SELECT claim_train('train', json_object('validation', @validation,
-                                          'model', 'notebook',
-                                          'preset', 'notebook'))
+  SELECT claim_train('train',
+                     json_object('validation', coalesce(@validation, 0.2),
+                                 'model', 'notebook',
+                                 'preset', 'notebook'))
 )
 SELECT json_extract(summary, '$.model') AS model,
        json_extract(summary, '$.train_rows') AS train_rows,

@@ -189,4 +189,6 @@ for rows in "${scale_rows[@]}"; do
     "$(wall_seconds "$work/time.txt")" "$(peak_mib "$work/time.txt")"
   echo "$rows $(wall_seconds "$work/time.txt")" >> "$work/scale.txt"
 done
-awk 'NR == 1 {r0 = $1; t0 = $2} END { if (NR > 1) printf "   time ratio %s/%s rows: %.2f (rows ratio %.1f; target: at most 4.5 for 4x rows)\n", $1, r0, $2 / t0, $1 / r0 }' "$work/scale.txt"
+# The target, at most 4.5 for 4 times the rows, scales with the rows
+# ratio: at most 1.125 times it.
+awk 'NR == 1 {r0 = $1; t0 = $2} END { if (NR > 1) printf "   time ratio %s/%s rows: %.2f (rows ratio %.1f; target: at most %.2f)\n", $1, r0, $2 / t0, $1 / r0, 1.125 * $1 / r0 }' "$work/scale.txt"
