@@ -164,7 +164,13 @@ typedef struct TrainRecord {
   const EpochStats *history;
 } TrainRecord;
 
-/* Replaces the rows of model->name with model. Call inside a savepoint. */
+/*
+** Replaces the rows of model->name with model. Call inside a savepoint,
+** after store_create_schema() outside it: the first statement inside must
+** be a write, because SQLite waits with the busy handler for a write lock
+** that a statement asks for from the start, but not for one that a read
+** transaction asks for later, when another connection may have written.
+*/
 int store_write_model(sqlite3 *db, const Model *model,
                       const TrainRecord *record, char **error);
 

@@ -422,14 +422,17 @@ int options_parse(sqlite3 *db, const char *json, TrainOptions *o,
       goto done;
     }
 
-    /* Rule 4: the preset first. */
-    if (sqlite3_prepare_v2(db, "SELECT json_type(?1, '$.preset'),"
-                           " json_extract(?1, '$.preset')", -1, &stmt,
+    /* Rule 4: the preset first. json_each() decodes each key, so that a
+    ** key written with escapes such as "pre\u0073et" is found too, which
+    ** the path '$.preset' would miss. */
+    if (sqlite3_prepare_v2(db, "SELECT type, value FROM json_each(?1)"
+                           " WHERE key = 'preset'", -1, &stmt,
                            0) != SQLITE_OK)
       goto sql_error;
     sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) != SQLITE_ROW) goto sql_error;
-    if (sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+    int preset_row = sqlite3_step(stmt);
+    if (preset_row != SQLITE_ROW && preset_row != SQLITE_DONE) goto sql_error;
+    if (preset_row == SQLITE_ROW) {
       static const char *const names[] = {"default", "notebook", 0};
       static const int values[] = {PRESET_DEFAULT, PRESET_NOTEBOOK};
       Entry e = {"preset", (const char *)sqlite3_column_text(stmt, 0),

@@ -281,9 +281,7 @@ int store_write_model(sqlite3 *db, const Model *model,
     {"INSERT INTO claim_weights VALUES(?1, ?2, ?3, ?4, ?5)", write_weights},
   };
   const char *name = model->name;
-  int rc = store_create_schema(db, error);
-  if (rc != SQLITE_OK) return rc;
-
+  int rc = SQLITE_OK;
   for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]); i++) {
     rc = run_bound(db, deletes[i], name);
     if (rc != SQLITE_OK) goto done;

@@ -583,6 +583,9 @@ void claim_train_function(sqlite3_context *context, int argc,
     rc = open_savepoint(&job, &error);
     if (rc != SQLITE_OK) goto done;
     in_savepoint = 1;
+  } else {
+    rc = store_create_schema(job.db, &error);
+    if (rc != SQLITE_OK) goto done;
   }
   rc = store_write_model(job.db, job.model, &record, &error);
   if (rc != SQLITE_OK) goto done;

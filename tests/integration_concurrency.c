@@ -13,6 +13,10 @@
 **    named "m": each thread retrains and predicts in a loop and must only
 **    ever see its own database's models, because the extension keeps its
 **    model cache per connection.
+** 3. Two connections training different models on one database at the
+**    same time, in WAL and in rollback journal mode, each with a busy
+**    timeout: every training must succeed, because each waits for the
+**    other's write lock instead of failing with "database is locked".
 */
 #include <errno.h>
 #include <pthread.h>
@@ -257,6 +261,68 @@ static void test_two_databases(const char *directory) {
           "%s", d, side[d].failures, side[d].first_failure);
 }
 
+/* ---- 3. Two trainers on one database --------------------------------- */
+
+#define TRAININGS 12
+
+typedef struct Trainer {
+  const char *path;
+  const char *model;
+  int failures;
+  char first_failure[256];
+} Trainer;
+
+static void *trainer_loop(void *context) {
+  Trainer *t = context;
+  sqlite3 *db = open_database(t->path, SQLITE_OPEN_READWRITE);
+  sqlite3_busy_timeout(db, 20000);
+  for (int i = 0; i < TRAININGS; i++) {
+    char *sql = sqlite3_mprintf("SELECT claim_train('videos', json_object("
+                                "'model', %Q, 'seed', %d, 'epochs', 1,"
+                                " 'verbose', json('false')))", t->model, i);
+    char *error = 0;
+    if (sqlite3_exec(db, sql, 0, 0, &error) != SQLITE_OK &&
+        t->failures++ == 0)
+      snprintf(t->first_failure, sizeof(t->first_failure), "%s",
+               error ? error : "?");
+    sqlite3_free(error);
+    sqlite3_free(sql);
+  }
+  sqlite3_close(db);
+  return 0;
+}
+
+static void test_two_trainers(const char *directory, const char *mode) {
+  char test[64], path[512];
+  snprintf(test, sizeof(test), "two trainers in %s mode", mode);
+  snprintf(path, sizeof(path), "%s/trainers_%s.db", directory, mode);
+  sqlite3 *db = open_database(path, SQLITE_OPEN_READWRITE |
+                                        SQLITE_OPEN_CREATE);
+  char *pragma = sqlite3_mprintf("PRAGMA journal_mode = %s", mode);
+  char *set = query_text(db, pragma);
+  sqlite3_free(pragma);
+  check(set && strcmp(set, mode) == 0, test, "journal_mode is %s",
+        set ? set : "unknown");
+  free(set);
+  int rc = create_videos(db, "videos", TABLE_ROWS);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) {
+    check(0, test, "setup failed");
+    return;
+  }
+
+  Trainer trainer[2] = {{path, "a", 0, ""}, {path, "b", 0, ""}};
+  pthread_t thread[2];
+  for (int k = 0; k < 2; k++)
+    pthread_create(&thread[k], 0, trainer_loop, &trainer[k]);
+  for (int k = 0; k < 2; k++) pthread_join(thread[k], 0);
+  printf("  %s: %d trainings each\n", test, TRAININGS);
+  for (int k = 0; k < 2; k++)
+    check(trainer[k].failures == 0, test, "model %s: %d of %d trainings "
+          "failed; first: %s", trainer[k].model, trainer[k].failures,
+          TRAININGS, trainer[k].first_failure);
+}
+
 int main(void) {
   setvbuf(stdout, 0, _IOLBF, 0);
   double started = now_seconds();
@@ -271,6 +337,8 @@ int main(void) {
   }
   test_predict_during_retraining(directory);
   test_two_databases(directory);
+  test_two_trainers(directory, "wal");
+  test_two_trainers(directory, "delete");
 
   char command[600];
   snprintf(command, sizeof(command), "rm -rf '%s'", directory);
