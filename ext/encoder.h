@@ -26,6 +26,9 @@ enum {
   TEXT_BAG         /* distinct token ids, each 1/sqrt(distinct count) */
 };
 
+/* The longest sequence_length that training accepts and loading trusts. */
+#define MAX_SEQUENCE_LENGTH 100000
+
 typedef struct Encoder {
   int transform;
   double mean[N_COUNTS];       /* of the transformed training counts */

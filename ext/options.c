@@ -328,7 +328,8 @@ static int apply(sqlite3 *db, const Entry *e, TrainOptions *o, char **error) {
     return parse_integer(e, 3, 10000000, "an integer from 3 to 10000000",
                          &o->max_tokens, error);
   if (!strcmp(k, "sequence_length"))
-    return parse_integer(e, 1, 100000, "an integer from 1 to 100000",
+    return parse_integer(e, 1, MAX_SEQUENCE_LENGTH,
+                         "an integer from 1 to 100000",
                          &o->sequence_length, error);
   if (!strcmp(k, "tabular_units")) return parse_units(db, e, o->tabular_units,
                                                       error);

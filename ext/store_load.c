@@ -108,11 +108,12 @@ static int load_settings(sqlite3 *db, Model *model, char **problem) {
 
   /* Each setting must be one this build supports. */
   Encoder *enc = &model->encoder;
-  int version = sqlite3_column_int(stmt, 0);
+  /* Read as 64-bit integers, so that 2^32 + 1 is not taken for 1. */
+  sqlite3_int64 version = sqlite3_column_int64(stmt, 0);
   const char *preset = (const char *)sqlite3_column_text(stmt, 1);
   const char *transform = (const char *)sqlite3_column_text(stmt, 2);
   const char *text_input = (const char *)sqlite3_column_text(stmt, 3);
-  enc->sequence_length = sqlite3_column_int(stmt, 4);
+  sqlite3_int64 sequence_length = sqlite3_column_int64(stmt, 4);
   model->generation = sqlite3_column_int64(stmt, 5);
   rc = SQLITE_CORRUPT;
   if (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER || version < 1) {
@@ -120,8 +121,8 @@ static int load_settings(sqlite3 *db, Model *model, char **problem) {
                                sqlite3_column_text(stmt, 0));
   } else if (version > CLAIM_FORMAT_VERSION) {
     /* Not damage: a newer build may have written it (rule 1). */
-    *problem = sqlite3_mprintf("has format_version %d, but this build reads "
-                               "only version %d", version,
+    *problem = sqlite3_mprintf("has format_version %lld, but this build "
+                               "reads only version %d", (long long)version,
                                CLAIM_FORMAT_VERSION);
     rc = SQLITE_FORMAT;
   } else if (!preset || (strcmp(preset, "default") &&
@@ -135,10 +136,13 @@ static int load_settings(sqlite3 *db, Model *model, char **problem) {
                              strcmp(text_input, "bag_of_words"))) {
     *problem = sqlite3_mprintf("unknown text_input \"%s\"",
                                text_input ? text_input : "");
-  } else if (enc->sequence_length < 1) {
-    *problem = sqlite3_mprintf("sequence_length %d is not positive",
-                               enc->sequence_length);
+  } else if (sqlite3_column_type(stmt, 4) != SQLITE_INTEGER ||
+             sequence_length < 1 || sequence_length > MAX_SEQUENCE_LENGTH) {
+    *problem = sqlite3_mprintf("sequence_length %s is not an integer from 1 "
+                               "to %d", sqlite3_column_text(stmt, 4),
+                               MAX_SEQUENCE_LENGTH);
   } else {
+    enc->sequence_length = (int)sequence_length;
     model->preset = strcmp(preset, "notebook") ? PRESET_DEFAULT
                                                 : PRESET_NOTEBOOK;
     enc->transform = strcmp(transform, "log1p") ? TRANSFORM_NONE
