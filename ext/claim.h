@@ -115,6 +115,14 @@ int parse_label(sqlite3_value *value);
 char *describe_value(sqlite3_value *value);
 
 /*
+** Returns NULL when value is not TEXT or holds no NUL byte. Otherwise it
+** returns the error for that argument, because a name read as a C string
+** would silently end at the NUL.
+*/
+char *nul_argument_error(const char *function, int position,
+                         const char *name, sqlite3_value *value);
+
+/*
 ** Returns the message for an argument of the wrong type or value:
 ** "FUNCTION(): argument POSITION (NAME) must be EXPECTED; got VALUE".
 */

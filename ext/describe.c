@@ -166,6 +166,9 @@ static int describe_run(TableFunctionCursor *cursor, sqlite3 *db,
                             "a column name as TEXT, or NULL", by);
     return SQLITE_ERROR;
   }
+  *error = nul_argument_error("claim_describe", 1, "source", source);
+  if (!*error && by) *error = nul_argument_error("claim_describe", 2, "by", by);
+  if (*error) return SQLITE_ERROR;
   return describe_compute(c, db, (const char *)sqlite3_value_text(source),
                           by ? (const char *)sqlite3_value_text(by) : 0,
                           error);

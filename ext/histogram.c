@@ -223,7 +223,11 @@ static int histogram_run(TableFunctionCursor *cursor, sqlite3 *db,
   for (int slot = 0; slot < 4; slot++) {
     sqlite3_value *v = argument[slot];
     if (slot == 2 || !v) continue;
-    if (sqlite3_value_type(v) == SQLITE_TEXT) continue;
+    if (sqlite3_value_type(v) == SQLITE_TEXT) {
+      *error = nul_argument_error(function, slot + 1, argument_name[slot], v);
+      if (*error) return SQLITE_ERROR;
+      continue;
+    }
     if (slot == 3 && sqlite3_value_type(v) == SQLITE_NULL) continue;
     const char *expected = slot == 0 ? "a table or view name as TEXT"
                            : slot == 3 ? "a column name as TEXT, or NULL"

@@ -42,6 +42,8 @@ void claim_drop_function(sqlite3_context *context, int argc,
                            argv[0]);
     goto done;
   }
+  error = nul_argument_error("claim_drop", 1, "model", argv[0]);
+  if (error) goto done;
   const char *name = (const char *)sqlite3_value_text(argv[0]);
 
   /* Rule 2. A database without the model tables has no model either. */

@@ -63,8 +63,10 @@ const char *plot_text_argument(const char *function, sqlite3_value **argv,
                                const char *what, int allow_null,
                                char **error) {
   sqlite3_value *v = argv[position - 1];
-  if (sqlite3_value_type(v) == SQLITE_TEXT)
-    return (const char *)sqlite3_value_text(v);
+  if (sqlite3_value_type(v) == SQLITE_TEXT) {
+    *error = nul_argument_error(function, position, name, v);
+    return *error ? 0 : (const char *)sqlite3_value_text(v);
+  }
   if (allow_null && sqlite3_value_type(v) == SQLITE_NULL) return 0;
   char *expected = sqlite3_mprintf("%s as TEXT%s", what,
                                    allow_null ? ", or NULL" : "");

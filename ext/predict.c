@@ -248,6 +248,12 @@ static int predict_row(sqlite3_context *context, const char *function,
       sqlite3_free(message);
       return -1;
     }
+    char *nul = nul_argument_error(function, 1, "model", argv[0]);
+    if (nul) {
+      sqlite3_result_error(context, nul, -1);
+      sqlite3_free(nul);
+      return -1;
+    }
     name = (const char *)sqlite3_value_text(argv[0]);
   }
 

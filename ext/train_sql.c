@@ -387,6 +387,13 @@ void claim_train_function(sqlite3_context *context, int argc,
     rc = SQLITE_ERROR;
     goto done;
   }
+  for (int i = 0; i < argc && !error; i++)
+    error = nul_argument_error("claim_train", i + 1,
+                               i == 0 ? "source" : "options", argv[i]);
+  if (error) {
+    rc = SQLITE_ERROR;
+    goto done;
+  }
   const char *source = (const char *)sqlite3_value_text(argv[0]);
   const char *json = 0;
   if (argc > 1 && sqlite3_value_type(argv[1]) != SQLITE_NULL) {

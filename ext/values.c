@@ -150,6 +150,19 @@ char *argument_error(const char *function, int position, const char *name,
   return message;
 }
 
+char *nul_argument_error(const char *function, int position,
+                         const char *name, sqlite3_value *value) {
+  if (sqlite3_value_type(value) != SQLITE_TEXT) return 0;
+  const char *text = (const char *)sqlite3_value_text(value);
+  if (!text || (int)strlen(text) == sqlite3_value_bytes(value)) return 0;
+  char *shown = describe_value(value);
+  char *message = sqlite3_mprintf("%s(): argument %d (%s) contains a NUL "
+                                  "byte: %s; remove it", function, position,
+                                  name, shown ? shown : "?");
+  sqlite3_free(shown);
+  return message ? message : sqlite3_mprintf("out of memory");
+}
+
 char *describe_value(sqlite3_value *value) {
   switch (sqlite3_value_type(value)) {
     case SQLITE_NULL:
