@@ -249,8 +249,11 @@ static int write_weights(sqlite3_stmt *stmt, const Model *model,
     sqlite3_bind_text(stmt, 2, tensor_name[k], -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, 3, net->rows[k]);
     sqlite3_bind_int(stmt, 4, net->cols[k]);
-    sqlite3_bind_blob64(stmt, 5, blob, n * 8, sqlite3_free);
-    int rc = insert_row(stmt);
+    /* The blob is freed by SQLite even when binding fails (SQLITE_TOOBIG
+    ** beyond the length limit). */
+    int rc = sqlite3_bind_blob64(stmt, 5, blob, n * 8, sqlite3_free);
+    if (rc != SQLITE_OK) return rc;
+    rc = insert_row(stmt);
     if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;

@@ -537,6 +537,23 @@ void claim_train_function(sqlite3_context *context, int argc,
                         encoder_text_width(&job.model->encoder),
                         {o->tabular_units[0], o->tabular_units[1]},
                         {o->text_units[0], o->text_units[1]}};
+  /* Each tensor is saved as one BLOB, so a tensor beyond SQLite's length
+  ** limit could not be saved: say so now, not after the training. */
+  int rows[N_TENSORS], cols[N_TENSORS];
+  network_layout(&shape, rows, cols);
+  sqlite3_int64 limit = sqlite3_limit(job.db, SQLITE_LIMIT_LENGTH, -1);
+  for (int k = 0; k < N_TENSORS; k++) {
+    sqlite3_int64 bytes = (sqlite3_int64)rows[k] * cols[k] * 8;
+    if (bytes > limit) {
+      error = sqlite3_mprintf("claim_train(): the tensor \"%s\" would take "
+                              "%lld bytes, more than SQLite stores in one "
+                              "value (%lld); lower max_tokens or the units",
+                              tensor_name[k], (long long)bytes,
+                              (long long)limit);
+      rc = SQLITE_TOOBIG;
+      goto done;
+    }
+  }
   if (network_init(&job.model->network, &shape)) goto nomem;
   job.model->network.sparse_text = o->text_mode == TEXT_BAG;
   network_glorot(&job.model->network, (uint64_t)o->seed);
