@@ -26,6 +26,14 @@ static const char *const drop_sql[] = {
   "DELETE FROM claim_models WHERE name = ?1",
 };
 
+/* The advice for a write that another connection's lock stopped. */
+static const char *busy_hint(int rc) {
+  int code = rc & 0xff;
+  return code == SQLITE_BUSY || code == SQLITE_LOCKED
+             ? "; try again, or set a busy timeout"
+             : "";
+}
+
 void claim_drop_function(sqlite3_context *context, int argc,
                          sqlite3_value **argv) {
   (void)argc;
@@ -95,7 +103,8 @@ void claim_drop_function(sqlite3_context *context, int argc,
                                 "read-only; open it read-write", name);
       else if (rc != SQLITE_NOMEM && rc != SQLITE_INTERRUPT)
         error = sqlite3_mprintf("claim_drop(): deleting model \"%s\" "
-                                "failed: %s", name, sqlite3_errmsg(db));
+                                "failed: %s%s", name, sqlite3_errmsg(db),
+                                busy_hint(rc));
       goto done;
     }
     removed += sqlite3_changes64(db);
@@ -105,7 +114,8 @@ void claim_drop_function(sqlite3_context *context, int argc,
   rc = sqlite3_exec(db, "RELEASE claim_drop", 0, 0, 0);
   if (rc != SQLITE_OK) {
     error = sqlite3_mprintf("claim_drop(): committing the deletion of model "
-                            "\"%s\" failed: %s", name, sqlite3_errmsg(db));
+                            "\"%s\" failed: %s%s", name, sqlite3_errmsg(db),
+                            busy_hint(rc));
     goto done;
   }
   in_savepoint = 0;

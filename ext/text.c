@@ -252,17 +252,21 @@ int vocabulary_append(Vocabulary *vocab, const char *token, size_t length,
           vocab, vocab->token[id], (size_t)vocab->length[id],
           hash_bytes(vocab->token[id], (size_t)vocab->length[id]))] = id;
   }
-  char **tokens = realloc(vocab->token,
-                          (size_t)(vocab->size + 1) * sizeof(char *));
-  if (!tokens) return -1;
-  vocab->token = tokens;
-  int *lengths = realloc(vocab->length, (size_t)(vocab->size + 1) * sizeof(int));
-  if (!lengths) return -1;
-  vocab->length = lengths;
-  int64_t *counts = realloc(vocab->count,
-                            (size_t)(vocab->size + 1) * sizeof(int64_t));
-  if (!counts) return -1;
-  vocab->count = counts;
+  if (vocab->size == vocab->cap) {
+    /* Doubling keeps appending a large vocabulary linear in its size. */
+    if (vocab->cap > INT32_MAX / 2) return -1;
+    int cap = vocab->cap ? vocab->cap * 2 : 16;
+    char **tokens = realloc(vocab->token, (size_t)cap * sizeof(char *));
+    if (!tokens) return -1;
+    vocab->token = tokens;
+    int *lengths = realloc(vocab->length, (size_t)cap * sizeof(int));
+    if (!lengths) return -1;
+    vocab->length = lengths;
+    int64_t *counts = realloc(vocab->count, (size_t)cap * sizeof(int64_t));
+    if (!counts) return -1;
+    vocab->count = counts;
+    vocab->cap = cap;
+  }
   char *copy = malloc(length + 1);
   if (!copy) return -1;
   memcpy(copy, token, length);

@@ -50,6 +50,7 @@ typedef struct Vocabulary {
   char **token;        /* (size) NUL-terminated strings */
   int *length;         /* (size) byte length of each token */
   int64_t *count;      /* (size) occurrences in the training rows */
+  int cap;             /* entries allocated in token, length and count */
   int *slot;           /* hash table of ids, -1 when empty */
   int n_slot;          /* power of two, at least twice size */
 } Vocabulary;
