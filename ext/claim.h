@@ -148,6 +148,14 @@ void claim_result_error(sqlite3_context *context, sqlite3 *db, int rc,
 int model_logit(ClaimContext *ctx, Model *model, sqlite3_value **features,
                 double *logit);
 
+/*
+** Returns the error for feature (0 to 7) given as argument position, whose
+** parse_count() status (or VALUE_BLOB) was not VALUE_OK: the same text for
+** claim_predict(), claim_probability() and claim_explain().
+*/
+char *feature_error(const char *function, int position, int feature,
+                    sqlite3_value *value, int status);
+
 /* The same, with the five counts already parsed: NAN for a missing one. */
 int model_logit_parsed(ClaimContext *ctx, Model *model,
                        const double *parsed, sqlite3_value **features,

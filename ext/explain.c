@@ -92,17 +92,8 @@ static int check_features(sqlite3_value **feature, int first, char **error) {
                  : i < N_COUNTS      ? parse_count(v, &x)
                                      : VALUE_OK;
     if (status == VALUE_OK || status == VALUE_NULL) continue;
-    char *shown = describe_value(v);
-    *error = status == VALUE_BLOB
-                 ? sqlite3_mprintf("claim_explain(): argument %d (%s) is a "
-                                   "BLOB; pass %s", first + i + 1,
-                                   feature_name[i],
-                                   i < N_COUNTS ? "a number" : "TEXT")
-                 : sqlite3_mprintf("claim_explain(): argument %d (%s): %s is "
-                                   "not a number; pass an integer, a real or "
-                                   "numeric text", first + i + 1,
-                                   feature_name[i], shown);
-    sqlite3_free(shown);
+    *error = feature_error("claim_explain", first + i + 1, i, v, status);
+    if (!*error) *error = sqlite3_mprintf("out of memory");
     return 0;
   }
   return all_null;
@@ -227,18 +218,21 @@ void claim_explain_function(sqlite3_context *context, int argc,
   }
   sqlite3_value *feature[8];
   memcpy(feature, argv + first, sizeof(feature));
-  if (check_features(feature, first, &error)) {
-    sqlite3_result_null(context);
-    goto done;
-  }
+  int all_null = check_features(feature, first, &error);
   if (error) {
     rc = SQLITE_ERROR;
     goto done;
   }
 
+  /* The model is loaded even for a row of NULLs, as claim_predict() does,
+  ** so that a misspelled model name is an error on every row. */
   Model *model = context_model(ctx, db, "claim_explain", name, &error);
   if (!model) {
     rc = error ? ctx->load_error : SQLITE_NOMEM;
+    goto done;
+  }
+  if (all_null) {
+    sqlite3_result_null(context);
     goto done;
   }
   double logit, baseline_logit;

@@ -32,6 +32,10 @@
 **      NULL (0).
 **   7. The table is eponymous and SQLITE_VTAB_DIRECTONLY: it reads whole
 **      tables, so a view or trigger cannot use it.
+**   8. A range that doubles cannot split into bins finite, increasing
+**      edges is an error, as numpy raises one: a constant beyond 2^53,
+**      where min - 0.5 is min, two values one unit in the last place
+**      apart, or values from -1e308 to 1e308, whose width overflows.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -168,6 +172,29 @@ int histogram_compute(const GroupedRows *rows, int column, int bins,
   }
   out->edges[0] = low;
   out->edges[bins] = high;
+
+  /* Rule 8: edges that are not finite and increasing cannot bin. */
+  int wide = !isfinite(last - first);
+  int narrow = 0;
+  for (int b = 0; b < bins && !wide; b++)
+    if (!(out->edges[b] < out->edges[b + 1])) narrow = 1;
+  if (wide || narrow) {
+    /* The shortest digits that read back as each bound. */
+    sqlite3_str *range = sqlite3_str_new(0);
+    json_append_number(range, low);
+    sqlite3_str_appendall(range, " to ");
+    json_append_number(range, high);
+    char *shown = sqlite3_str_finish(range);
+    *error = sqlite3_mprintf("%s(): \"%s\" column \"%s\" ranges from %s, "
+                             "too %s a range for %d bins of equal, finite "
+                             "width in doubles; pass fewer bins, or rescale "
+                             "the column in a view", function, source,
+                             data->name, shown ? shown : "?",
+                             wide ? "wide" : "narrow", bins);
+    sqlite3_free(shown);
+    histogram_free(out);
+    return SQLITE_ERROR;
+  }
 
   double scale = bins / (last - first);
   for (int g = 0; g < rows->n_groups; g++) {

@@ -83,7 +83,10 @@ void claim_drop_function(sqlite3_context *context, int argc,
                           &abort_transaction, 0);
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, "SAVEPOINT claim_drop", 0, 0, 0);
   if (rc != SQLITE_OK) {
-    error = sqlite3_mprintf("claim_drop(): starting a savepoint failed: %s",
+    /* Inside a transaction, a statement that writes allows no savepoint
+    ** ("SQL statements in progress"). */
+    error = sqlite3_mprintf("claim_drop(): starting a savepoint failed: %s; "
+                            "call claim_drop() in a SELECT of its own",
                             sqlite3_errmsg(db));
     goto done;
   }

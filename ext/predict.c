@@ -230,6 +230,22 @@ int model_logit_parsed(ClaimContext *ctx, Model *model,
   return SQLITE_OK;
 }
 
+char *feature_error(const char *function, int position, int feature,
+                    sqlite3_value *value, int status) {
+  char *shown = describe_value(value);
+  char *message =
+      feature < N_COUNTS
+          ? sqlite3_mprintf("%s(): argument %d (%s): %s %s; pass an "
+                            "integer, a real, numeric text or NULL",
+                            function, position, feature_name[feature],
+                            shown, count_problem(value, status))
+          : sqlite3_mprintf("%s(): argument %d (%s): %s is not text; "
+                            "pass TEXT or NULL", function, position,
+                            feature_name[feature], shown);
+  sqlite3_free(shown);
+  return message;
+}
+
 /*
 ** Checks the features and computes the logit. Returns 1 with *logit set,
 ** 0 when all eight are NULL, -1 after reporting an error.
@@ -269,19 +285,12 @@ static int predict_row(sqlite3_context *context, const char *function,
                                      : VALUE_OK;
     if (i < N_COUNTS) parsed[i] = status == VALUE_OK ? x : NAN;
     if (status == VALUE_OK || status == VALUE_NULL) continue;
-    char *shown = describe_value(v);
-    char *message =
-        i < N_COUNTS
-            ? sqlite3_mprintf("%s(): argument %d (%s): %s %s; pass an "
-                              "integer, a real, numeric text or NULL",
-                              function, first + i + 1, feature_name[i],
-                              shown, count_problem(v, status))
-            : sqlite3_mprintf("%s(): argument %d (%s): %s is not text; "
-                              "pass TEXT or NULL", function, first + i + 1,
-                              feature_name[i], shown);
-    sqlite3_result_error(context, message, -1);
+    char *message = feature_error(function, first + i + 1, i, v, status);
+    if (message)
+      sqlite3_result_error(context, message, -1);
+    else
+      sqlite3_result_error_nomem(context);
     sqlite3_free(message);
-    sqlite3_free(shown);
     return -1;
   }
 

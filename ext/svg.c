@@ -22,10 +22,15 @@ void svg_append_escaped(sqlite3_str *out, const char *text) {
   size_t n = strlen(text);
   for (const char *p = text; *p; p++) {
     if ((unsigned char)*p >= 0x80) {
-      /* XML is UTF-8 here: an invalid byte becomes U+FFFD. */
-      int length = utf8_sequence_length((const unsigned char *)p,
-                                        n - (size_t)(p - text));
-      if (length == 0) {
+      /* XML is UTF-8 here: an invalid byte becomes U+FFFD, and so do
+      ** U+FFFE and U+FFFF (EF BF BE and EF BF BF), which XML 1.0 excludes
+      ** from its characters. */
+      const unsigned char *u = (const unsigned char *)p;
+      int length = utf8_sequence_length(u, n - (size_t)(p - text));
+      if (length == 3 && u[0] == 0xef && u[1] == 0xbf && u[2] >= 0xbe) {
+        sqlite3_str_appendall(out, "\xef\xbf\xbd");
+        p += 2;
+      } else if (length == 0) {
         sqlite3_str_appendall(out, "\xef\xbf\xbd");
       } else {
         sqlite3_str_append(out, p, length);
