@@ -41,9 +41,20 @@ typedef struct Model {
   char *column[N_COLUMNS];     /* source column names used in training */
   Workspace workspace;         /* one row, for claim_predict */
   unsigned char *text_seen;    /* encoder_text() scratch, a byte per text id */
+  int references;              /* holders of a loaded model: the cache, and
+                               ** a function that steps statements with it */
 } Model;
 
 void model_free(Model *model);
+
+/*
+** A function that runs statements while it uses a cached model retains it,
+** because a claim_predict() inside those statements may find the model
+** retrained and drop it from the cache. Release frees it with the last
+** holder.
+*/
+void model_retain(Model *model);
+void model_release(Model *model);
 
 typedef struct CachedModel {
   Model *model;
@@ -103,6 +114,12 @@ int parse_decimal(const char *text, int n, double *out);
 ** name, or "NULL" when all three are taken.
 */
 const char *source_rowid_name(sqlite3_stmt *probe);
+
+/*
+** Returns 1 when the last error of db says that source itself does not
+** exist, and 0 for any other error, such as a view whose table is gone.
+*/
+int source_is_missing(sqlite3 *db, const char *source);
 
 /* Trims ASCII whitespace from both ends of text[0..*n). */
 const char *trim_ascii(const char *text, int *n);

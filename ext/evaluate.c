@@ -78,6 +78,7 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
   sqlite3_stmt *stmt = 0;
   char *error = 0;
   int rc = SQLITE_OK;
+  Model *held = 0;
 
   for (int i = 0; i < argc; i++) {
     const char *name = i == 0 ? "source" : "model";
@@ -105,7 +106,11 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
     else rc = SQLITE_NOMEM;
     goto done;
   }
-  /* The model's name is copied: the cache may drop it on reload. */
+  /* Reading the source may run claim_predict() on this connection, which
+  ** drops the cached model when another connection retrained it, so the
+  ** model is held until the end. */
+  model_retain(model);
+  held = model;
   char *model_name = sqlite3_mprintf("%s", model->name);
   if (!model_name) {
     rc = SQLITE_NOMEM;
@@ -193,6 +198,7 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
 
 done:
   sqlite3_finalize(stmt);
+  model_release(held);
   claim_result_error(context, db, rc, error);
   sqlite3_free(error);
 }

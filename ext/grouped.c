@@ -151,7 +151,8 @@ static int group_key(sqlite3_value *value, char **key, int *cap) {
       if (sqlite3_value_type(value) == SQLITE_INTEGER)
         sqlite3_snprintf(sizeof(number), number, "%lld",
                          sqlite3_value_int64(value));
-      else if (x == floor(x) && fabs(x) < 9.2e18)
+      else if (x == floor(x) && x >= -9223372036854775808.0 &&
+               x < 9223372036854775808.0)
         sqlite3_snprintf(sizeof(number), number, "%lld", (long long)x);
       else {
         tag = 'R';
@@ -231,8 +232,9 @@ int grouped_read(sqlite3 *db, const char *function, const char *source,
   if (!sql) return SQLITE_NOMEM;
   rc = sqlite3_prepare_v2(db, sql, -1, &probe, 0);
   sqlite3_free(sql);
+  if (rc == SQLITE_INTERRUPT || rc == SQLITE_NOMEM) goto done;
   if (rc != SQLITE_OK) {
-    if (strstr(sqlite3_errmsg(db), "no such table"))
+    if (source_is_missing(db, source))
       *error = sqlite3_mprintf("%s(): no such table or view: \"%s\"",
                                function, source);
     else

@@ -94,7 +94,7 @@ static int main_has_models(sqlite3 *db) {
 void context_forget_models(ClaimContext *ctx) {
   while (ctx->cache) {
     CachedModel *next = ctx->cache->next;
-    model_free(ctx->cache->model);
+    model_release(ctx->cache->model);
     sqlite3_free(ctx->cache);
     ctx->cache = next;
   }
@@ -127,7 +127,7 @@ Model *context_model(ClaimContext *ctx, sqlite3 *db, const char *function,
     }
     /* Retrained, dropped or damaged: unlink it and load again. */
     *link = entry->next;
-    model_free(entry->model);
+    model_release(entry->model);
     sqlite3_free(entry);
     break;
   }
@@ -142,6 +142,7 @@ Model *context_model(ClaimContext *ctx, sqlite3 *db, const char *function,
     return 0;
   }
   entry->model = model;
+  model->references = 1;       /* the cache's */
   entry->data_version = version;
   entry->total_changes = changes;
   entry->outside_main = !main_has_models(db);

@@ -66,7 +66,7 @@ int source_prepare(sqlite3 *db, const char *function, const char *source,
   sqlite3_free(sql);
   if (rc == SQLITE_INTERRUPT || rc == SQLITE_NOMEM) return rc;
   if (rc != SQLITE_OK) {
-    if (strstr(sqlite3_errmsg(db), "no such table"))
+    if (source_is_missing(db, source))
       *error = sqlite3_mprintf("%s(): no such table or view: \"%s\"",
                                function, source);
     else
@@ -119,6 +119,13 @@ int source_prepare(sqlite3 *db, const char *function, const char *source,
   return rc;
 }
 
+int source_is_missing(sqlite3 *db, const char *source) {
+  char *expected = sqlite3_mprintf("no such table: %s", source);
+  int missing = expected && strcmp(sqlite3_errmsg(db), expected) == 0;
+  sqlite3_free(expected);
+  return missing;
+}
+
 sqlite3_int64 source_row_number(sqlite3_stmt *stmt, sqlite3_int64 position) {
   if (sqlite3_column_type(stmt, 0) == SQLITE_NULL) return position;
   return sqlite3_column_int64(stmt, 0);
@@ -126,8 +133,11 @@ sqlite3_int64 source_row_number(sqlite3_stmt *stmt, sqlite3_int64 position) {
 
 static int grow_rows(RawRows *rows) {
   if (rows->n < rows->cap) return 0;
-  if (rows->cap > INT32_MAX / 2) return -1;  /* doubling would overflow */
-  int cap = rows->cap ? rows->cap * 2 : 1024;
+  if (rows->cap == INT32_MAX) return -1;
+  /* Doubling, up to the largest int, so that the row limit is reached. */
+  int cap = rows->cap == 0              ? 1024
+            : rows->cap > INT32_MAX / 2 ? INT32_MAX
+                                        : rows->cap * 2;
   double *count = realloc(rows->count,
                           (size_t)cap * N_COUNTS * sizeof(double));
   if (!count) return -1;

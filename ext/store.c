@@ -92,6 +92,14 @@ void model_free(Model *model) {
   sqlite3_free(model);
 }
 
+void model_retain(Model *model) {
+  model->references++;
+}
+
+void model_release(Model *model) {
+  if (model && --model->references <= 0) model_free(model);
+}
+
 static int host_is_little_endian(void) {
   const uint16_t probe = 1;
   return *(const unsigned char *)&probe == 1;
