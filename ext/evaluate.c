@@ -119,7 +119,7 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
 
   rc = source_prepare(db, "claim_evaluate", source, model_name,
                       model->column, &stmt, &error);
-  sqlite3_int64 rows = 0, skipped = 0, position = 0;
+  sqlite3_int64 rows = 0, skipped = 0, no_features = 0, position = 0;
   sqlite3_int64 confusion[2][2] = {{0, 0}, {0, 0}};
   double loss_sum = 0.0;
   while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -170,6 +170,7 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
       if (sqlite3_value_type(cell[i]) != SQLITE_NULL) all_null = 0;
     if (all_null) {
       skipped++;
+      no_features++;
       continue;
     }
     double logit;
@@ -183,8 +184,15 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
   if (rc == SQLITE_OK && rows == 0) {
-    error = sqlite3_mprintf("claim_evaluate(): \"%s\" has no labelled rows",
-                            source);
+    if (no_features > 0)
+      error = sqlite3_mprintf("claim_evaluate(): \"%s\" has no row to "
+                              "score: its %lld labelled row%s all eight "
+                              "features NULL, which gives no prediction",
+                              source, (long long)no_features,
+                              no_features == 1 ? " has" : "s have");
+    else
+      error = sqlite3_mprintf("claim_evaluate(): \"%s\" has no labelled "
+                              "rows", source);
     rc = SQLITE_ERROR;
   }
   if (rc == SQLITE_OK) {

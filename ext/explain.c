@@ -122,9 +122,13 @@ static int explain_tokens(ClaimContext *ctx, sqlite3 *db, Model *model,
       if (joined++) sqlite3_str_appendchar(text, 1, ' ');
       sqlite3_str_append(text, list->text + list->start[i], list->length[i]);
     }
+    /* Out of memory, the length reads 0, which is no reason to score an
+    ** empty transcript. */
+    int failed = sqlite3_str_errcode(text) != SQLITE_OK;
     int length = sqlite3_str_length(text);
     char *without = sqlite3_str_finish(text);
-    if (!without && length > 0) {
+    if (failed || (!without && length > 0)) {
+      sqlite3_free(without);
       rc = SQLITE_NOMEM;
       break;
     }

@@ -29,7 +29,8 @@
 **      so is a column without any value above 0.
 **   5. Every group gets every bin, with count 0 where it has no value.
 **   6. bins is an integer from 1 to HISTOGRAM_MAX_BINS; log is 0, 1 or
-**      NULL (0).
+**      NULL (0). Both take an INTEGER or a REAL with an integer value, and
+**      no TEXT.
 **   7. The table is eponymous and SQLITE_VTAB_DIRECTONLY: it reads whole
 **      tables, so a view or trigger cannot use it.
 **   8. A range that doubles cannot split into bins finite, increasing
@@ -74,9 +75,10 @@ int histogram_parse_log(const char *function, int position,
     *log = 0;
     return SQLITE_OK;
   }
-  if (type == SQLITE_INTEGER && (sqlite3_value_int64(value) == 0 ||
-                                 sqlite3_value_int64(value) == 1)) {
-    *log = sqlite3_value_int(value);
+  /* As bins, an INTEGER or a REAL with an integer value. */
+  double x = sqlite3_value_double(value);
+  if ((type == SQLITE_INTEGER || type == SQLITE_FLOAT) && (x == 0 || x == 1)) {
+    *log = x == 1;
     return SQLITE_OK;
   }
   *error = argument_error(function, position, "log",

@@ -401,6 +401,17 @@ int options_parse(sqlite3 *db, const char *json, TrainOptions *o,
     if (sqlite3_step(stmt) != SQLITE_ROW) goto sql_error;
     const char *type = (const char *)sqlite3_column_text(stmt, 1);
     if (!sqlite3_column_int(stmt, 0)) {
+      /* json_valid() also gives 0 when it runs out of memory, and json()
+      ** then fails with SQLITE_NOMEM instead of "malformed JSON". */
+      sqlite3_finalize(stmt);
+      stmt = 0;
+      if (sqlite3_prepare_v2(db, "SELECT json(?1)", -1, &stmt, 0) !=
+          SQLITE_OK)
+        goto sql_error;
+      sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
+      if (sqlite3_step(stmt) != SQLITE_ROW &&
+          sqlite3_errcode(db) == SQLITE_NOMEM)
+        goto sql_error;
       *error = sqlite3_mprintf("claim_train(): options are not valid JSON: "
                                "'%.60s'; pass an object such as "
                                "'{\"epochs\": 10}'", json);

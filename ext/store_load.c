@@ -269,8 +269,10 @@ static int load_weights(sqlite3 *db, Model *model, char **problem) {
     sqlite3_bind_text(stmt, 2, tensor_name[k], -1, SQLITE_STATIC);
     rc = sqlite3_step(stmt);
     if (rc != SQLITE_ROW) {
-      *problem = sqlite3_mprintf("tensor \"%s\" is missing", tensor_name[k]);
+      /* No row is damage; a failed step (busy, out of memory) is not. */
       sqlite3_finalize(stmt);
+      if (rc != SQLITE_DONE) return rc;
+      *problem = sqlite3_mprintf("tensor \"%s\" is missing", tensor_name[k]);
       return SQLITE_CORRUPT;
     }
     rows[k] = sqlite3_column_int64(stmt, 0);
@@ -342,8 +344,9 @@ static int load_weights(sqlite3 *db, Model *model, char **problem) {
       bytes[k] = sqlite3_column_bytes(stmt, 2);
     }
     if (rc != SQLITE_ROW) {
-      *problem = sqlite3_mprintf("tensor \"%s\" is missing", tensor_name[k]);
       sqlite3_finalize(stmt);
+      if (rc != SQLITE_DONE) return rc;
+      *problem = sqlite3_mprintf("tensor \"%s\" is missing", tensor_name[k]);
       return SQLITE_CORRUPT;
     }
     if (sqlite3_column_type(stmt, 2) != SQLITE_BLOB) {
