@@ -191,7 +191,8 @@ typedef struct TrainRecord {
   const char *source;
   const char *validation_source;   /* NULL for a random fraction */
   const char *options_json;        /* the effective options */
-  int train_rows, validation_rows, skipped_rows;
+  int train_rows, validation_rows;
+  sqlite3_int64 skipped_rows;
   int epochs_run, best_epoch;
   double seconds;
   const EpochStats *history;

@@ -313,7 +313,18 @@ int grouped_read(sqlite3 *db, const char *function, const char *source,
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     position++;
     if (n == row_cap) {
-      row_cap = row_cap ? row_cap * 2 : 1024;
+      /* Row numbers and groups are ints: past the largest one the source
+      ** is too large for these functions. */
+      if (row_cap == INT32_MAX) {
+        *error = sqlite3_mprintf("%s(): \"%s\" has more than %d rows, "
+                                 "which is too many; pass a view of fewer "
+                                 "rows", function, source, INT32_MAX);
+        rc = SQLITE_TOOBIG;
+        goto done;
+      }
+      row_cap = row_cap == 0              ? 1024
+                : row_cap > INT32_MAX / 2 ? INT32_MAX
+                                          : row_cap * 2;
       if (grow((void **)&out->row, (sqlite3_uint64)row_cap, 8) ||
           grow((void **)&group_of_row, (sqlite3_uint64)row_cap, sizeof(int)))
         goto nomem;

@@ -52,8 +52,8 @@ typedef struct SourceReader {
   int skip_invalid;
   Interner *category[N_CATEGORIES];
   Interner *tokens;
-  int skipped_label;      /* rows with a NULL or empty label */
-  int skipped_invalid;    /* rows skipped under on_invalid "skip" */
+  sqlite3_int64 skipped_label;    /* rows with a NULL or empty label */
+  sqlite3_int64 skipped_invalid;  /* rows skipped under on_invalid "skip" */
 } SourceReader;
 
 /* Appends the rows of source; on error sets *error. */

@@ -168,7 +168,7 @@ static int write_model_row(sqlite3_stmt *stmt, const Model *model,
   sqlite3_bind_int(stmt, 8, enc->sequence_length);
   sqlite3_bind_int(stmt, 9, record->train_rows);
   sqlite3_bind_int(stmt, 10, record->validation_rows);
-  sqlite3_bind_int(stmt, 11, record->skipped_rows);
+  sqlite3_bind_int64(stmt, 11, record->skipped_rows);
   sqlite3_bind_int(stmt, 12, record->epochs_run);
   sqlite3_bind_int(stmt, 13, record->best_epoch);
   sqlite3_bind_double(stmt, 14, best->loss);

@@ -353,9 +353,9 @@ static char *summary_json(const TrainJob *job, const TrainRecord *record,
                                                              : "default");
   sqlite3_str_appendf(out, ",\"train_rows\":%d,\"validation_rows\":%d",
                       record->train_rows, record->validation_rows);
-  sqlite3_str_appendf(out, ",\"skipped\":{\"label_missing\":%d,"
-                      "\"invalid\":%d}", reader->skipped_label,
-                      reader->skipped_invalid);
+  sqlite3_str_appendf(out, ",\"skipped\":{\"label_missing\":%lld,"
+                      "\"invalid\":%lld}", (long long)reader->skipped_label,
+                      (long long)reader->skipped_invalid);
   sqlite3_str_appendf(out, ",\"epochs_run\":%d,\"best_epoch\":%d",
                       record->epochs_run, record->best_epoch);
   sqlite3_str_appendall(out, ",\"val_accuracy\":");
@@ -440,8 +440,8 @@ void claim_train_function(sqlite3_context *context, int argc,
   if (rc != SQLITE_OK) goto done;
   int n_source = job.rows.n;
   /* The messages about the source count its own skipped rows only. */
-  int source_skipped_label = reader.skipped_label;
-  int source_skipped_invalid = reader.skipped_invalid;
+  long long source_skipped_label = reader.skipped_label;
+  long long source_skipped_invalid = reader.skipped_invalid;
   if (o->validation_source) {
     rc = source_read(&reader, o->validation_source, &job.rows, &error);
     if (rc != SQLITE_OK && error &&
@@ -470,8 +470,8 @@ void claim_train_function(sqlite3_context *context, int argc,
     }
   }
   if (n_source == 0 && source_skipped_invalid > 0) {
-    error = sqlite3_mprintf("claim_train(): \"%s\" has no usable rows: %d "
-                            "skipped for a NULL or empty label, %d skipped "
+    error = sqlite3_mprintf("claim_train(): \"%s\" has no usable rows: %lld "
+                            "skipped for a NULL or empty label, %lld skipped "
                             "under on_invalid \"skip\" for a value that is "
                             "not a number or not text", source,
                             source_skipped_label, source_skipped_invalid);
@@ -479,7 +479,7 @@ void claim_train_function(sqlite3_context *context, int argc,
     goto done;
   }
   if (n_source == 0) {
-    error = sqlite3_mprintf("claim_train(): \"%s\" has no labelled rows (%d "
+    error = sqlite3_mprintf("claim_train(): \"%s\" has no labelled rows (%lld "
                             "skipped for a NULL or empty label)", source,
                             source_skipped_label);
     rc = SQLITE_ERROR;
