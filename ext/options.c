@@ -371,13 +371,18 @@ static int apply(sqlite3 *db, const Entry *e, TrainOptions *o, char **error) {
   return 1;
 }
 
-/* Returns 1 when a JSON string in json contains the escape \u0000. */
+/* Returns 1 when a JSON string in json contains an escaped NUL: \u0000,
+** or JSON5's \x00 or \0. */
 static int has_escaped_nul(const char *json) {
   for (const char *p = json; *p; p++) {
     if (*p != '\\') continue;
     if (p[1] == 'u' && p[2] == '0' && p[3] == '0' && p[4] == '0' &&
         p[5] == '0')
       return 1;
+    /* JSON5's \x00 and \0, which SQLite accepts from 3.42 on. A \0
+    ** followed by a digit is no NUL in JSON5, but an error anyway. */
+    if (p[1] == 'x' && p[2] == '0' && p[3] == '0') return 1;
+    if (p[1] == '0') return 1;
     if (p[1]) p++;  /* skip the escaped character, which may be a \ */
   }
   return 0;
