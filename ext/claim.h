@@ -116,7 +116,7 @@ int parse_decimal(const char *text, int n, double *out);
 const char *source_rowid_name(sqlite3_stmt *probe);
 
 /*
-** Returns 1 when the last error of db says that source itself does not
+** Returns 1 when the last error of db reports that source itself does not
 ** exist, and 0 for any other error, such as a view whose table is gone.
 */
 int source_is_missing(sqlite3 *db, const char *source);
@@ -132,7 +132,7 @@ int parse_label(sqlite3_value *value);
 char *describe_value(sqlite3_value *value);
 
 /*
-** Returns NULL when value is not TEXT or holds no NUL byte. Otherwise it
+** Returns NULL when value is not TEXT or contains no NUL byte. Otherwise it
 ** returns the error for that argument, because a name read as a C string
 ** would silently end at the NUL.
 */
@@ -182,8 +182,8 @@ int model_logit_parsed(ClaimContext *ctx, Model *model,
 
 int store_create_schema(sqlite3 *db, char **error);
 
-/* Copies n doubles to or from little-endian bytes, as claim_weights holds
-** them, on a host of either byte order. */
+/* Copies n doubles to or from little-endian bytes, the layout of
+** claim_weights, on a host of either byte order. */
 void store_copy_little_endian(void *to, const void *from, size_t n);
 
 /* Details of a training run that go into claim_models. */
@@ -202,8 +202,8 @@ typedef struct TrainRecord {
 ** Replaces the rows of model->name with model. Call inside a savepoint,
 ** after store_create_schema() outside it: the first statement inside must
 ** be a write, because SQLite waits with the busy handler for a write lock
-** that a statement asks for from the start, but not for one that a read
-** transaction asks for later, when another connection may have written.
+** that a statement requests from the start, but not for one that a read
+** transaction requests later, when another connection may have written.
 */
 int store_write_model(sqlite3 *db, const Model *model,
                       const TrainRecord *record, char **error);

@@ -1,5 +1,5 @@
 /*
-** claim_evaluate() holds its model while it reads the source, even when a
+** claim_evaluate() keeps its model while it reads the source, even when a
 ** claim_predict() inside that source drops the cached model.
 **
 **   SQLTEST_EXTENSION=build/claim build/integration_held_model
