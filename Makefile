@@ -138,9 +138,15 @@ demo: deps $(BUILD)/claim.so fixtures/videos.csv
 	DEMO_PLOTS="$${DEMO_PLOTS:-$(abspath $(BUILD))/demo-plots}" \
 	  sh sql/demo.sh $(BUILD)/claim "$(DATA)"
 
-# Removes build/ and, when BUILD names another directory, that one too.
+# Removes build/ and, when BUILD names another directory, only what the
+# build writes there, then the directory if it is left empty.
+BUILD_OUTPUTS = claim.so sqltest unit_* integration_* generate_videos \
+                demo-plots fuzz bin
 clean:
-	rm -rf build $(BUILD)
+	rm -rf build
+	$(if $(filter-out build build/,$(BUILD)),\
+	  rm -rf $(addprefix $(BUILD)/,$(BUILD_OUTPUTS)); \
+	  rmdir $(BUILD) 2>/dev/null || true)
 
 # The benchmark: figures and ratios against peers measured in the same run.
 # SCALE_ROWS sets the training-at-scale sizes.

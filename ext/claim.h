@@ -131,13 +131,17 @@ int parse_label(sqlite3_value *value);
 ** number, NULL, or "a BLOB of 3 bytes". */
 char *describe_value(sqlite3_value *value);
 
+/* Returns 1 when PRAGMA query_only forbids this connection to write. */
+int db_query_only(sqlite3 *db);
+
 /*
-** Returns NULL when value is not TEXT or contains no NUL byte. Otherwise it
-** returns the error for that argument, because a name read as a C string
-** would silently end at the NUL.
+** Checks that value, when TEXT, contains no NUL byte, because a name read
+** as a C string would silently end at the NUL. Returns SQLITE_OK, or
+** SQLITE_ERROR with the error in *error, or SQLITE_NOMEM when there is no
+** memory for it.
 */
-char *nul_argument_error(const char *function, int position,
-                         const char *name, sqlite3_value *value);
+int check_nul_argument(const char *function, int position, const char *name,
+                       sqlite3_value *value, char **error);
 
 /*
 ** Returns the message for an argument of the wrong type or value:
@@ -199,7 +203,8 @@ typedef struct TrainRecord {
 } TrainRecord;
 
 /*
-** Replaces the rows of model->name with model. Call inside a savepoint,
+** Replaces the rows of model->name with model. Call inside a savepoint (or
+** in the calling statement's own write transaction, which allows none),
 ** after store_create_schema() outside it: the first statement inside must
 ** be a write, because SQLite waits with the busy handler for a write lock
 ** that a statement requests from the start, but not for one that a read

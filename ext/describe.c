@@ -166,9 +166,10 @@ static int describe_run(TableFunctionCursor *cursor, sqlite3 *db,
                             "a column name as TEXT, or NULL", by);
     return SQLITE_ERROR;
   }
-  *error = nul_argument_error("claim_describe", 1, "source", source);
-  if (!*error && by) *error = nul_argument_error("claim_describe", 2, "by", by);
-  if (*error) return SQLITE_ERROR;
+  int rc = check_nul_argument("claim_describe", 1, "source", source, error);
+  if (rc == SQLITE_OK && by)
+    rc = check_nul_argument("claim_describe", 2, "by", by, error);
+  if (rc != SQLITE_OK) return rc;
   return describe_compute(c, db, (const char *)sqlite3_value_text(source),
                           by ? (const char *)sqlite3_value_text(by) : 0,
                           error);

@@ -82,14 +82,13 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
 
   for (int i = 0; i < argc; i++) {
     const char *name = i == 0 ? "source" : "model";
-    if (sqlite3_value_type(argv[i]) != SQLITE_TEXT)
+    if (sqlite3_value_type(argv[i]) != SQLITE_TEXT) {
       error = argument_error("claim_evaluate", i + 1, name, "TEXT", argv[i]);
-    else
-      error = nul_argument_error("claim_evaluate", i + 1, name, argv[i]);
-    if (error) {
-      rc = SQLITE_ERROR;
-      goto done;
+      rc = error ? SQLITE_ERROR : SQLITE_NOMEM;
+    } else {
+      rc = check_nul_argument("claim_evaluate", i + 1, name, argv[i], &error);
     }
+    if (rc != SQLITE_OK) goto done;
   }
   const char *source = (const char *)sqlite3_value_text(argv[0]);
   const char *name = argc > 1 ? (const char *)sqlite3_value_text(argv[1])

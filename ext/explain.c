@@ -213,11 +213,8 @@ void claim_explain_function(sqlite3_context *context, int argc,
       rc = SQLITE_ERROR;
       goto done;
     }
-    error = nul_argument_error("claim_explain", 1, "model", argv[0]);
-    if (error) {
-      rc = SQLITE_ERROR;
-      goto done;
-    }
+    rc = check_nul_argument("claim_explain", 1, "model", argv[0], &error);
+    if (rc != SQLITE_OK) goto done;
     name = (const char *)sqlite3_value_text(argv[0]);
   }
   sqlite3_value *feature[8];

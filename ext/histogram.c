@@ -253,8 +253,9 @@ static int histogram_run(TableFunctionCursor *cursor, sqlite3 *db,
     sqlite3_value *v = argument[slot];
     if (slot == 2 || !v) continue;
     if (sqlite3_value_type(v) == SQLITE_TEXT) {
-      *error = nul_argument_error(function, slot + 1, argument_name[slot], v);
-      if (*error) return SQLITE_ERROR;
+      int rc = check_nul_argument(function, slot + 1, argument_name[slot], v,
+                                  error);
+      if (rc != SQLITE_OK) return rc;
       continue;
     }
     if (slot == 3 && sqlite3_value_type(v) == SQLITE_NULL) continue;

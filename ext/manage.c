@@ -50,8 +50,8 @@ void claim_drop_function(sqlite3_context *context, int argc,
                            argv[0]);
     goto done;
   }
-  error = nul_argument_error("claim_drop", 1, "model", argv[0]);
-  if (error) goto done;
+  rc = check_nul_argument("claim_drop", 1, "model", argv[0], &error);
+  if (rc != SQLITE_OK) goto done;
   const char *name = (const char *)sqlite3_value_text(argv[0]);
 
   /* Rule 2. A database without the model tables has no model either. */
@@ -85,9 +85,12 @@ void claim_drop_function(sqlite3_context *context, int argc,
   if (rc != SQLITE_OK) {
     /* Inside a transaction, a statement that writes allows no savepoint
     ** ("SQL statements in progress"). */
-    error = sqlite3_mprintf("claim_drop(): starting a savepoint failed: %s; "
-                            "call claim_drop() in a SELECT of its own",
-                            sqlite3_errmsg(db));
+    int in_write = strstr(sqlite3_errmsg(db), "statements in progress") != 0;
+    error = sqlite3_mprintf("claim_drop(): starting a savepoint failed: %s%s",
+                            sqlite3_errmsg(db),
+                            in_write ? "; call claim_drop() in a SELECT of "
+                                       "its own"
+                                     : "");
     goto done;
   }
   in_savepoint = 1;
@@ -100,7 +103,11 @@ void claim_drop_function(sqlite3_context *context, int argc,
       if (rc == SQLITE_DONE) rc = SQLITE_OK;
     }
     if (rc != SQLITE_OK) {
-      if ((rc & 0xff) == SQLITE_READONLY)
+      if ((rc & 0xff) == SQLITE_READONLY && db_query_only(db))
+        error = sqlite3_mprintf("claim_drop(): cannot delete model \"%s\", "
+                                "because PRAGMA query_only is on; turn it "
+                                "off with PRAGMA query_only = 0", name);
+      else if ((rc & 0xff) == SQLITE_READONLY)
         error = sqlite3_mprintf("claim_drop(): cannot delete model \"%s\", "
                                 "because the database that holds it is "
                                 "read-only; open it read-write", name);

@@ -414,9 +414,12 @@ int options_parse(sqlite3 *db, const char *json, TrainOptions *o,
           SQLITE_OK)
         goto sql_error;
       sqlite3_bind_text(stmt, 1, json, -1, SQLITE_STATIC);
-      if (sqlite3_step(stmt) != SQLITE_ROW &&
-          sqlite3_errcode(db) == SQLITE_NOMEM)
-        goto sql_error;
+      int checked = sqlite3_step(stmt);
+      /* json() accepting the text means json_valid() ran out of memory. */
+      if (checked == SQLITE_ROW || sqlite3_errcode(db) == SQLITE_NOMEM) {
+        rc = SQLITE_NOMEM;
+        goto done;
+      }
       *error = sqlite3_mprintf("claim_train(): options are not valid JSON: "
                                "'%.60s'; pass an object such as "
                                "'{\"epochs\": 10}'", json);
@@ -501,6 +504,8 @@ sql_error:
       rc = SQLITE_INTERRUPT;
       break;
     case SQLITE_OK:
+    case SQLITE_ROW:   /* a helper failed after a statement stepped */
+    case SQLITE_DONE:
     case SQLITE_NOMEM:
       rc = SQLITE_NOMEM;
       break;

@@ -64,8 +64,12 @@ const char *plot_text_argument(const char *function, sqlite3_value **argv,
                                char **error) {
   sqlite3_value *v = argv[position - 1];
   if (sqlite3_value_type(v) == SQLITE_TEXT) {
-    *error = nul_argument_error(function, position, name, v);
-    return *error ? 0 : (const char *)sqlite3_value_text(v);
+    if (check_nul_argument(function, position, name, v, error) != SQLITE_OK) {
+      /* Out of memory leaves no message; one is needed to stop. */
+      if (!*error) *error = sqlite3_mprintf("out of memory");
+      return 0;
+    }
+    return (const char *)sqlite3_value_text(v);
   }
   if (allow_null && sqlite3_value_type(v) == SQLITE_NULL) return 0;
   char *expected = sqlite3_mprintf("%s as TEXT%s", what,

@@ -89,11 +89,18 @@ void claim_plot_histogram_function(sqlite3_context *context, int argc,
                               (long long)zeros)
             : sqlite3_mprintf(""));
   char *x_label = sqlite3_mprintf("%s%s", name, log ? " (log scale)" : "");
+  if (!title || !subtitle || !x_label) {
+    sqlite3_free(title);
+    sqlite3_free(subtitle);
+    sqlite3_free(x_label);
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
   sqlite3_str *out = sqlite3_str_new(0);
   /* The legend of the groups takes a column on the right. */
-  svg_begin(out, by ? 820 : 650, 440, title ? title : "");
-  svg_text(out, 350, 26, "title", "middle", 0, title ? title : "");
-  svg_text(out, 350, 44, "subtitle", "middle", 0, subtitle ? subtitle : "");
+  svg_begin(out, by ? 820 : 650, 440, title);
+  svg_text(out, 350, 26, "title", "middle", 0, title);
+  svg_text(out, 350, 44, "subtitle", "middle", 0, subtitle);
 
   SvgPanel panel = {90, 70, 520, 290, {0, 0, 0, 0}, {0, 0, 0, 1}};
   svg_axis_fit(&panel.x, h.edges[0], h.edges[bins], log);
@@ -258,15 +265,21 @@ void claim_plot_scatter_function(sqlite3_context *context, int argc,
                             ordinal_suffix(stride))
           : sqlite3_mprintf("Log axes show count + 1, so that zeros appear "
                             "at 1. Points: all %d rows.", rows.n_rows);
+  if (!title || !subtitle) {
+    sqlite3_free(title);
+    sqlite3_free(subtitle);
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
   const double left = 95, top = 80, size = 150, gap = 24;
   const double step = size + gap;
   sqlite3_str *out = sqlite3_str_new(0);
   svg_begin(out, (int)(left + N_COUNTS * step + 20),
-            (int)(top + N_COUNTS * step + 45), title ? title : "");
+            (int)(top + N_COUNTS * step + 45), title);
   svg_text(out, left + N_COUNTS * step / 2, 26, "title", "middle", 0,
-           title ? title : "");
+           title);
   svg_text(out, left + N_COUNTS * step / 2, 44, "subtitle", "middle", 0,
-           subtitle ? subtitle : "");
+           subtitle);
   sqlite3_free(title);
   sqlite3_free(subtitle);
 

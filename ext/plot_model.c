@@ -331,10 +331,16 @@ void claim_plot_confusion_function(sqlite3_context *context, int argc,
                                 e.model, source);
   char *subtitle = sqlite3_mprintf("%lld labelled rows, accuracy %.4f",
                                    (long long)e.rows, e.accuracy);
+  if (!title || !subtitle) {
+    sqlite3_free(title);
+    sqlite3_free(subtitle);
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
   sqlite3_str *out = sqlite3_str_new(0);
-  svg_begin(out, 600, 470, title ? title : "");
-  svg_text(out, 300, 26, "title", "middle", 0, title ? title : "");
-  svg_text(out, 300, 44, "subtitle", "middle", 0, subtitle ? subtitle : "");
+  svg_begin(out, 600, 470, title);
+  svg_text(out, 300, 26, "title", "middle", 0, title);
+  svg_text(out, 300, 44, "subtitle", "middle", 0, subtitle);
   sqlite3_free(title);
   sqlite3_free(subtitle);
 

@@ -265,9 +265,13 @@ static int predict_row(sqlite3_context *context, const char *function,
       sqlite3_free(message);
       return -1;
     }
-    char *nul = nul_argument_error(function, 1, "model", argv[0]);
-    if (nul) {
-      sqlite3_result_error(context, nul, -1);
+    char *nul = 0;
+    if (check_nul_argument(function, 1, "model", argv[0], &nul) !=
+        SQLITE_OK) {
+      if (nul)
+        sqlite3_result_error(context, nul, -1);
+      else
+        sqlite3_result_error_nomem(context);
       sqlite3_free(nul);
       return -1;
     }

@@ -43,16 +43,27 @@ int store_model_generation(sqlite3 *db, const char *name,
 void store_list_models(sqlite3 *db, sqlite3_str *out) {
   sqlite3_stmt *stmt;
   int n = 0;
-  if (sqlite3_prepare_v2(db, "SELECT name FROM claim_models ORDER BY name",
-                         -1, &stmt, 0) == SQLITE_OK) {
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      const char *name = (const char *)sqlite3_column_text(stmt, 0);
-      /* %w doubles a quote inside the name, so the list stays readable. */
-      sqlite3_str_appendf(out, "%s\"%w\"", n++ ? ", " : "", name ? name : "");
-    }
-    sqlite3_finalize(stmt);
+  int rc = sqlite3_prepare_v2(db, "SELECT name FROM claim_models ORDER BY "
+                              "name", -1, &stmt, 0);
+  /* Without the table there is no model; any other failure is reported,
+  ** so that a list cut short is not taken for the whole list. */
+  if (rc != SQLITE_OK) {
+    int missing = strstr(sqlite3_errmsg(db), "no such table") != 0;
+    sqlite3_str_appendall(out, missing ? "none" : "unknown (reading them "
+                                                   "failed)");
+    return;
   }
-  if (n == 0) sqlite3_str_appendall(out, "none");
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(stmt, 0);
+    /* %w doubles a quote inside the name, so the list stays readable. */
+    sqlite3_str_appendf(out, "%s\"%w\"", n++ ? ", " : "", name ? name : "");
+  }
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_DONE)
+    sqlite3_str_appendall(out, n ? ", and others (reading them failed)"
+                                 : "unknown (reading them failed)");
+  else if (n == 0)
+    sqlite3_str_appendall(out, "none");
 }
 
 /* Loads one feature's vocabulary, checking rule 2. */

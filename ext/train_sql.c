@@ -387,13 +387,10 @@ void claim_train_function(sqlite3_context *context, int argc,
     rc = SQLITE_ERROR;
     goto done;
   }
-  for (int i = 0; i < argc && !error; i++)
-    error = nul_argument_error("claim_train", i + 1,
-                               i == 0 ? "source" : "options", argv[i]);
-  if (error) {
-    rc = SQLITE_ERROR;
-    goto done;
-  }
+  for (int i = 0; i < argc && rc == SQLITE_OK; i++)
+    rc = check_nul_argument("claim_train", i + 1,
+                            i == 0 ? "source" : "options", argv[i], &error);
+  if (rc != SQLITE_OK) goto done;
   const char *source = (const char *)sqlite3_value_text(argv[0]);
   const char *json = 0;
   if (argc > 1 && sqlite3_value_type(argv[1]) != SQLITE_NULL) {
@@ -428,6 +425,13 @@ void claim_train_function(sqlite3_context *context, int argc,
     error = sqlite3_mprintf("claim_train(): cannot save model \"%s\", "
                             "because the database is read-only; open it "
                             "read-write", o->model);
+    rc = SQLITE_READONLY;
+    goto done;
+  }
+  if (db_query_only(job.db)) {
+    error = sqlite3_mprintf("claim_train(): cannot save model \"%s\", "
+                            "because PRAGMA query_only is on; turn it off "
+                            "with PRAGMA query_only = 0", o->model);
     rc = SQLITE_READONLY;
     goto done;
   }
@@ -544,12 +548,22 @@ void claim_train_function(sqlite3_context *context, int argc,
   sqlite3_int64 limit = sqlite3_limit(job.db, SQLITE_LIMIT_LENGTH, -1);
   for (int k = 0; k < N_TENSORS; k++) {
     sqlite3_int64 bytes = (sqlite3_int64)rows[k] * cols[k] * 8;
-    if (bytes > limit) {
+    /* The limit also bounds the row that holds the BLOB, with the names
+    ** and the record header beside it. */
+    sqlite3_int64 row_bytes = bytes + (sqlite3_int64)strlen(o->model) +
+                              (sqlite3_int64)strlen(tensor_name[k]) + 64;
+    if (row_bytes > limit) {
+      const char *lower =
+          k == TENSOR_TEXT_KERNEL_1
+              ? (o->text_mode == TEXT_SEQUENCE ? "sequence_length or text_units"
+                                               : "max_tokens or text_units")
+          : k >= TENSOR_TEXT_KERNEL_1 && k <= TENSOR_TEXT_BIAS_2
+              ? "text_units"
+              : "tabular_units";
       error = sqlite3_mprintf("claim_train(): the tensor \"%s\" would take "
                               "%lld bytes, more than SQLite stores in one "
-                              "value (%lld); lower max_tokens or the units",
-                              tensor_name[k], (long long)bytes,
-                              (long long)limit);
+                              "value (%lld); lower %s", tensor_name[k],
+                              (long long)bytes, (long long)limit, lower);
       rc = SQLITE_TOOBIG;
       goto done;
     }

@@ -150,17 +150,19 @@ char *argument_error(const char *function, int position, const char *name,
   return message;
 }
 
-char *nul_argument_error(const char *function, int position,
-                         const char *name, sqlite3_value *value) {
-  if (sqlite3_value_type(value) != SQLITE_TEXT) return 0;
+int check_nul_argument(const char *function, int position, const char *name,
+                       sqlite3_value *value, char **error) {
+  if (sqlite3_value_type(value) != SQLITE_TEXT) return SQLITE_OK;
   const char *text = (const char *)sqlite3_value_text(value);
-  if (!text || (int)strlen(text) == sqlite3_value_bytes(value)) return 0;
+  if (!text) return SQLITE_NOMEM;  /* converting to text ran out of memory */
+  if ((int)strlen(text) == sqlite3_value_bytes(value)) return SQLITE_OK;
   char *shown = describe_value(value);
-  char *message = sqlite3_mprintf("%s(): argument %d (%s) contains a NUL "
-                                  "byte: %s; remove it", function, position,
-                                  name, shown ? shown : "?");
+  *error = shown ? sqlite3_mprintf("%s(): argument %d (%s) contains a NUL "
+                                   "byte: %s; remove it", function, position,
+                                   name, shown)
+                 : 0;
   sqlite3_free(shown);
-  return message ? message : sqlite3_mprintf("out of memory");
+  return *error ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 
 char *describe_value(sqlite3_value *value) {
@@ -201,6 +203,16 @@ char *describe_value(sqlite3_value *value) {
   }
 }
 
+int db_query_only(sqlite3 *db) {
+  sqlite3_stmt *stmt;
+  int on = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA query_only", -1, &stmt, 0) == SQLITE_OK) {
+    if (sqlite3_step(stmt) == SQLITE_ROW) on = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+  }
+  return on;
+}
+
 void claim_result_error(sqlite3_context *context, sqlite3 *db, int rc,
                         const char *error) {
   if (rc == SQLITE_NOMEM) {
@@ -208,6 +220,9 @@ void claim_result_error(sqlite3_context *context, sqlite3 *db, int rc,
   } else if (rc == SQLITE_INTERRUPT) {
     sqlite3_result_error(context, "interrupted", -1);
     sqlite3_result_error_code(context, SQLITE_INTERRUPT);
+  } else if (rc != SQLITE_OK && !error && sqlite3_errcode(db) == SQLITE_OK) {
+    /* No message here nor in db ("not an error"): an allocation failed. */
+    sqlite3_result_error_nomem(context);
   } else if (rc != SQLITE_OK) {
     sqlite3_result_error(context, error ? error : sqlite3_errmsg(db), -1);
     /* Keep a code such as SQLITE_BUSY, so that the caller can retry. */
