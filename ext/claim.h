@@ -203,12 +203,13 @@ typedef struct TrainRecord {
 } TrainRecord;
 
 /*
-** Replaces the rows of model->name with model. Call inside a savepoint (or
-** in the calling statement's own write transaction, which allows none),
-** after store_create_schema() outside it: the first statement inside must
-** be a write, because SQLite waits with the busy handler for a write lock
-** that a statement requests from the start, but not for one that a read
-** transaction requests later, when another connection may have written.
+** Replaces the rows of model->name with model. Call it inside a savepoint,
+** or in the calling statement's own write transaction, which allows none.
+** Call store_create_schema() before, outside the savepoint. The first
+** statement inside must be a write. SQLite waits with the busy handler for
+** a write lock that a statement requests from the start, but not for one
+** that a read transaction requests later, after another connection may
+** have written.
 */
 int store_write_model(sqlite3 *db, const Model *model,
                       const TrainRecord *record, char **error);

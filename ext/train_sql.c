@@ -542,14 +542,14 @@ void claim_train_function(sqlite3_context *context, int argc,
                         {o->tabular_units[0], o->tabular_units[1]},
                         {o->text_units[0], o->text_units[1]}};
   /* Each tensor is saved as one BLOB, so a tensor beyond SQLite's length
-  ** limit could not be saved: say so now, not after the training. */
+  ** limit could not be saved. The error comes now, not after training. */
   int rows[N_TENSORS], cols[N_TENSORS];
   network_layout(&shape, rows, cols);
   sqlite3_int64 limit = sqlite3_limit(job.db, SQLITE_LIMIT_LENGTH, -1);
   for (int k = 0; k < N_TENSORS; k++) {
     sqlite3_int64 bytes = (sqlite3_int64)rows[k] * cols[k] * 8;
-    /* The limit also bounds the row that holds the BLOB, with the names
-    ** and the record header beside it. */
+    /* The limit also bounds the row that contains the BLOB, with the
+    ** names and the record header beside it. */
     sqlite3_int64 row_bytes = bytes + (sqlite3_int64)strlen(o->model) +
                               (sqlite3_int64)strlen(tensor_name[k]) + 64;
     if (row_bytes > limit) {
