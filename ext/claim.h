@@ -135,6 +135,12 @@ char *describe_value(sqlite3_value *value);
 int db_query_only(sqlite3 *db);
 
 /*
+** Returns the length of text (n bytes) cut to at most max bytes, at the
+** start of a UTF-8 character, so that a cut value stays valid UTF-8.
+*/
+int utf8_prefix_length(const char *text, int n, int max);
+
+/*
 ** Checks that value, when TEXT, contains no NUL byte, because a name read
 ** as a C string would silently end at the NUL. Returns SQLITE_OK, or
 ** SQLITE_ERROR with the error in *error, or SQLITE_NOMEM when there is no

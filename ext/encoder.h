@@ -26,7 +26,7 @@ enum {
   TEXT_BAG         /* distinct token ids, each 1/sqrt(distinct count) */
 };
 
-/* The longest sequence_length that training accepts and loading trusts. */
+/* Maximum sequence_length that training accepts and the loader reads. */
 #define MAX_SEQUENCE_LENGTH 100000
 
 typedef struct Encoder {

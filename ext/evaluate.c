@@ -78,7 +78,7 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
   sqlite3_stmt *stmt = 0;
   char *error = 0;
   int rc = SQLITE_OK;
-  Model *held = 0;
+  Model *retained = 0;
 
   for (int i = 0; i < argc; i++) {
     const char *name = i == 0 ? "source" : "model";
@@ -107,9 +107,9 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
   }
   /* Reading the source may run claim_predict() on this connection, which
   ** drops the cached model when another connection retrained it, so the
-  ** model is held until the end. */
+  ** model is retained until the end. */
   model_retain(model);
-  held = model;
+  retained = model;
   char *model_name = sqlite3_mprintf("%s", model->name);
   if (!model_name) {
     rc = SQLITE_NOMEM;
@@ -205,7 +205,7 @@ void claim_evaluate_function(sqlite3_context *context, int argc,
 
 done:
   sqlite3_finalize(stmt);
-  model_release(held);
+  model_release(retained);
   claim_result_error(context, db, rc, error);
   sqlite3_free(error);
 }

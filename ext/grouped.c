@@ -59,15 +59,10 @@ void grouped_append_label(sqlite3_str *out, sqlite3_value *value) {
     /* Distinct from NULL above, which an empty label would look like. */
     sqlite3_str_appendall(out, "(empty)");
   } else {
-    /* At most 40 bytes, cut at the start of a UTF-8 character. */
     const char *text = (const char *)sqlite3_value_text(value);
-    int n = sqlite3_value_bytes(value);
-    int cut = n;
-    if (text && n > 40) {
-      cut = 40;
-      while (cut > 0 && (text[cut] & 0xc0) == 0x80) cut--;
-    }
-    sqlite3_str_appendf(out, "%.*s%s", text ? cut : 0, text ? text : "",
+    int n = text ? sqlite3_value_bytes(value) : 0;
+    int cut = utf8_prefix_length(text, n, 40);
+    sqlite3_str_appendf(out, "%.*s%s", cut, text ? text : "",
                         cut < n ? "..." : "");
   }
 }

@@ -186,14 +186,14 @@ int histogram_compute(const GroupedRows *rows, int column, int bins,
     json_append_number(range, low);
     sqlite3_str_appendall(range, " to ");
     json_append_number(range, high);
-    char *shown = sqlite3_str_finish(range);
+    char *range_text = sqlite3_str_finish(range);
     *error = sqlite3_mprintf("%s(): \"%s\" column \"%s\" ranges from %s, "
                              "too %s a range for %d bins of equal, finite "
                              "width in doubles; pass fewer bins, or rescale "
                              "the column in a view", function, source,
-                             data->name, shown ? shown : "?",
+                             data->name, range_text ? range_text : "?",
                              wide ? "wide" : "narrow", bins);
-    sqlite3_free(shown);
+    sqlite3_free(range_text);
     histogram_free(out);
     return SQLITE_ERROR;
   }

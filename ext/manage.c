@@ -109,7 +109,7 @@ void claim_drop_function(sqlite3_context *context, int argc,
                                 "off with PRAGMA query_only = 0", name);
       else if ((rc & 0xff) == SQLITE_READONLY)
         error = sqlite3_mprintf("claim_drop(): cannot delete model \"%s\", "
-                                "because the database that holds it is "
+                                "because the database that contains it is "
                                 "read-only; open it read-write", name);
       else if (rc != SQLITE_NOMEM && rc != SQLITE_INTERRUPT)
         error = sqlite3_mprintf("claim_drop(): deleting model \"%s\" "

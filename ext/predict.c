@@ -233,17 +233,17 @@ int model_logit_parsed(ClaimContext *ctx, Model *model,
 
 char *feature_error(const char *function, int position, int feature,
                     sqlite3_value *value, int status) {
-  char *shown = describe_value(value);
+  char *quoted = describe_value(value);
   char *message =
       feature < N_COUNTS
           ? sqlite3_mprintf("%s(): argument %d (%s): %s %s; pass an "
                             "integer, a real, numeric text or NULL",
                             function, position, feature_name[feature],
-                            shown, count_problem(value, status))
+                            quoted, count_problem(value, status))
           : sqlite3_mprintf("%s(): argument %d (%s): %s is not text; "
                             "pass TEXT or NULL", function, position,
-                            feature_name[feature], shown);
-  sqlite3_free(shown);
+                            feature_name[feature], quoted);
+  sqlite3_free(quoted);
   return message;
 }
 

@@ -25,9 +25,10 @@ void svg_append_escaped(sqlite3_str *out, const char *text) {
       /* XML is UTF-8 here: an invalid byte becomes U+FFFD, and so do
       ** U+FFFE and U+FFFF (EF BF BE and EF BF BF), which XML 1.0 excludes
       ** from its characters. */
-      const unsigned char *u = (const unsigned char *)p;
-      int length = utf8_sequence_length(u, n - (size_t)(p - text));
-      if (length == 3 && u[0] == 0xef && u[1] == 0xbf && u[2] >= 0xbe) {
+      const unsigned char *bytes = (const unsigned char *)p;
+      int length = utf8_sequence_length(bytes, n - (size_t)(p - text));
+      if (length == 3 && bytes[0] == 0xef && bytes[1] == 0xbf &&
+          bytes[2] >= 0xbe) {
         sqlite3_str_appendall(out, "\xef\xbf\xbd");
         p += 2;
       } else if (length == 0) {

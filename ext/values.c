@@ -156,13 +156,20 @@ int check_nul_argument(const char *function, int position, const char *name,
   const char *text = (const char *)sqlite3_value_text(value);
   if (!text) return SQLITE_NOMEM;  /* converting to text ran out of memory */
   if ((int)strlen(text) == sqlite3_value_bytes(value)) return SQLITE_OK;
-  char *shown = describe_value(value);
-  *error = shown ? sqlite3_mprintf("%s(): argument %d (%s) contains a NUL "
-                                   "byte: %s; remove it", function, position,
-                                   name, shown)
-                 : 0;
-  sqlite3_free(shown);
+  char *quoted = describe_value(value);
+  *error = quoted ? sqlite3_mprintf("%s(): argument %d (%s) contains a NUL "
+                                    "byte: %s; remove it", function, position,
+                                    name, quoted)
+                  : 0;
+  sqlite3_free(quoted);
   return *error ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
+int utf8_prefix_length(const char *text, int n, int max) {
+  if (n <= max) return n;
+  int length = max;
+  while (length > 0 && (text[length] & 0xc0) == 0x80) length--;
+  return length;
 }
 
 char *describe_value(sqlite3_value *value) {
@@ -183,22 +190,18 @@ char *describe_value(sqlite3_value *value) {
       const char *text = (const char *)sqlite3_value_text(value);
       int n = sqlite3_value_bytes(value);
       if (!text) return sqlite3_mprintf("\"\"");
-      int cut = n;
-      if (n > 60) {
-        cut = 60;
-        while (cut > 0 && (text[cut] & 0xc0) == 0x80) cut--;
-      }
-      /* A NUL byte is shown as \0, so that the value is not cut there. */
-      sqlite3_str *shown = sqlite3_str_new(0);
-      sqlite3_str_appendchar(shown, 1, '"');
+      int cut = utf8_prefix_length(text, n, 60);
+      /* A NUL byte is written as \0, so that the value does not end there. */
+      sqlite3_str *quoted = sqlite3_str_new(0);
+      sqlite3_str_appendchar(quoted, 1, '"');
       for (int k = 0; k < cut; k++) {
         if (text[k])
-          sqlite3_str_appendchar(shown, 1, text[k]);
+          sqlite3_str_appendchar(quoted, 1, text[k]);
         else
-          sqlite3_str_appendall(shown, "\\0");
+          sqlite3_str_appendall(quoted, "\\0");
       }
-      sqlite3_str_appendall(shown, cut < n ? "...\"" : "\"");
-      return sqlite3_str_finish(shown);
+      sqlite3_str_appendall(quoted, cut < n ? "...\"" : "\"");
+      return sqlite3_str_finish(quoted);
     }
   }
 }

@@ -32,7 +32,7 @@ require_sqlite() {
 
 # require_extension PATH [HOW]: checks that the extension exists. The path
 # is given without its suffix, as .load takes it: build/claim stands for
-# build/claim.so. HOW tells the user how to pass another path.
+# build/claim.so. HOW is the hint on passing another path.
 require_extension() {
   [ -f "$1" ] || [ -f "$1.so" ] ||
     die "extension \"$1.so\" not found; build it with: make" \

@@ -86,6 +86,14 @@ static inline sqlite3 *open_database(const char *path, int flags) {
   return db;
 }
 
+/* Removes a test's temporary file or directory; prints a line when that
+** fails, which fails no test. */
+static inline void remove_path(const char *path) {
+  char command[1100];
+  snprintf(command, sizeof(command), "rm -rf '%s'", path);
+  if (system(command) != 0) printf("  could not remove %s\n", path);
+}
+
 /* Runs sql and returns its result code; prints the message on failure. */
 static inline int exec_sql(sqlite3 *db, const char *sql) {
   char *error = 0;

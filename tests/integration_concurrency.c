@@ -340,9 +340,7 @@ int main(void) {
   test_two_trainers(directory, "wal");
   test_two_trainers(directory, "delete");
 
-  char command[600];
-  snprintf(command, sizeof(command), "rm -rf '%s'", directory);
-  if (system(command) != 0) printf("  could not remove %s\n", directory);
+  remove_path(directory);
   printf("  took %.2f s\n", now_seconds() - started);
   return finish();
 }

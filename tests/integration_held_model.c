@@ -32,7 +32,7 @@ static void bump(sqlite3_context *context, int argc, sqlite3_value **argv) {
 
 int main(void) {
   setvbuf(stdout, 0, _IOLBF, 0);
-  const char *test = "evaluate holds its model";
+  const char *test = "evaluate keeps its model";
   char directory[] = "/tmp/claim_held_XXXXXX";
   if (!mkdtemp(directory)) {
     check(0, "setup", "mkdtemp failed: %s", strerror(errno));
@@ -75,8 +75,6 @@ int main(void) {
 
   sqlite3_close(db);
   sqlite3_close(other);
-  char command[700];
-  snprintf(command, sizeof(command), "rm -rf '%s'", directory);
-  if (system(command) != 0) printf("  could not remove %s\n", directory);
+  remove_path(directory);
   return finish();
 }

@@ -296,9 +296,7 @@ int main(void) {
   test_kills(directory, "delete", 0x6b696c6c01ull);
   test_kills(directory, "wal", 0x6b696c6c02ull);
 
-  char command[600];
-  snprintf(command, sizeof(command), "rm -rf '%s'", directory);
-  if (system(command) != 0) printf("  could not remove %s\n", directory);
+  remove_path(directory);
   printf("  took %.2f s\n", now_seconds() - started);
   return finish();
 }

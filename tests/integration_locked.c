@@ -84,8 +84,6 @@ int main(void) {
 
   sqlite3_close(reader);
   sqlite3_close(owner);
-  char command[300];
-  snprintf(command, sizeof(command), "rm -rf '%s'", path);
-  if (system(command) != 0) printf("removing %s failed\n", path);
+  remove_path(path);
   return finish();
 }
